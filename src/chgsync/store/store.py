@@ -218,8 +218,17 @@ class Store:
             conn.execute(update(t.links).where(t.links.c.system == ref.system, t.links.c.remote_id == ref.id)
                          .values(**values))
 
-    def get_link(self, conn: Connection, system: str, remote_id: str) -> dict[str, Any] | None:
-        row = conn.execute(select(t.links).where(t.links.c.system == system, t.links.c.remote_id == remote_id)).first()
+    def get_link(self, conn: Connection, system: str, remote_id: str, *, lock: bool = False) -> dict[str, Any] | None:
+        """The link for a remote record; ``lock`` holds its row until commit (PostgreSQL).
+
+        Two replicas can apply the same record at once (a webhook on one, a poll on the other).
+        Locking the link makes the second wait and then see what the first recorded, instead of
+        taking the same decision again. SQLite's BEGIN IMMEDIATE already serialises writers.
+        """
+        q = select(t.links).where(t.links.c.system == system, t.links.c.remote_id == remote_id)
+        if lock and self.is_postgres:
+            q = q.with_for_update()
+        row = conn.execute(q).first()
         return dict(row._mapping) if row is not None else None
 
     def links_for(self, conn: Connection, change_id: str) -> dict[str, dict[str, Any]]:

@@ -78,7 +78,7 @@ class Engine:
         adapter = self.adapters[system]
         view = remote_view(adapter, record.change)
         with self.store.begin() as conn:
-            link = self.store.get_link(conn, system, record.ref.id)
+            link = self.store.get_link(conn, system, record.ref.id, lock=True)
             if link is not None and link["remote_version"] == record.version:
                 return Outcome("unchanged", link["change_id"])
             if self.store.is_echo(conn, system, record.ref.id, record.version, view):
@@ -125,7 +125,7 @@ class Engine:
             if other != system:
                 self.store.enqueue(conn, f"{new_id}:create:{other}", new_id, "create", other, {"origin": system})
         if outcome.violations:
-            self._enqueue_revert(conn, accepted, record.ref, outcome.violations, actor, version=1)
+            self._enqueue_revert(conn, accepted, record, outcome.violations, actor, version=1)
         return outcome
 
     def _merge(self, conn: Connection, record: RemoteRecord, view: dict[str, Any], link: dict[str, Any],
@@ -177,8 +177,8 @@ class Engine:
                 if carried or moved:  # nothing that system holds changed: no call at all
                     self._enqueue_sync(conn, new, other, carried, version=new_version, move=moved)
         self.store.link(conn, stored.id, record.ref, record.version, view)
-        if outcome.violations:
-            self._enqueue_revert(conn, new, record.ref, outcome.violations, actor, version=new_version)
+        if outcome.violations and self._enqueue_revert(conn, new, record, outcome.violations, actor,
+                                                       version=new_version):
             self.store.audit(conn, stored.id, actor or system, "move_refused", {
                 "system": system, "from": stored.state, "to": remote_state,
                 "violations": [v.as_dict() for v in outcome.violations]})
@@ -216,17 +216,25 @@ class Engine:
         self.store.enqueue(conn, f"{change.id}:v{version}:{target}:{suffix}", change.id, "sync", target,
                            {"fields": sorted(set(fields)), "move": move})
 
-    def _enqueue_revert(self, conn: Connection, change: Change, ref: RemoteRef, violations: list[Violation],
-                        actor: str, *, version: int) -> None:
+    def _enqueue_revert(self, conn: Connection, change: Change, record: RemoteRecord, violations: list[Violation],
+                        actor: str, *, version: int) -> bool:
+        """Queue the comment, notice and move back; False if this very revert was queued already.
+
+        The key names the remote version refused, so a second refused move of an unchanged change
+        is a new revert while a second sighting of the same move is not.
+        """
+        ref = record.ref
         # The comment and the notice go first: if the tool's workflow cannot move the record back,
         # the people involved have still been told why.
-        key = f"{change.id}:v{version}:{ref.system}:revert"
+        key = f"{change.id}:v{version}:{ref.system}@{record.version}:revert"
         text = revert_comment(change, violations, actor)
-        self.store.enqueue(conn, key + ":comment", change.id, "comment", ref.system, {"text": text})
+        if not self.store.enqueue(conn, key + ":comment", change.id, "comment", ref.system, {"text": text}):
+            return False
         self.store.enqueue(conn, key + ":notify", change.id, "notify", "stakeholders", {
             "event": "move_reverted", "to": actor, "system": ref.system, "text": text})
         self.store.enqueue(conn, key + ":move", change.id, "sync", ref.system,
                            {"fields": [], "move": True, "revert": True})
+        return True
 
 
 def _dump(value: Any) -> Any:

@@ -339,7 +339,7 @@ def test_status_updates_every_thirty_minutes_while_open_and_none_after_close(sit
     for _ in range(12):  # two hours in ten-minute steps
         site.clock.advance(timedelta(minutes=10))
         daemon.run_until_idle()
-    assert [n.key for n in heard.sent] == [f"obligation:CHG-E:status_update:{k}" for k in (1, 2, 3, 4)]
+    assert [n.key for n in heard.sent] == [f"obligation:CHG-E:status_update:{k}>recorder" for k in (1, 2, 3, 4)]
     assert "Implementing" in heard.sent[0].text
 
     change = site.load("CHG-E").moved(State.IMPLEMENTED, site.clock())  # Implemented is still open

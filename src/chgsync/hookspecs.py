@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .markers import MarkerSinkType
     from .model import Change
     from .notify import NotifierType
+    from .triggers import MetricBackendType
     from .testing.emulator import EmulatorType
     from .validation import Rule
 
@@ -84,6 +85,17 @@ def register_marker_sinks(register: Callable[[MarkerSinkType], None]) -> None:
     receives the sink's configuration and returns an object implementing
     :class:`chgsync.markers.MarkerSink`. Like notifiers, sinks are driven by the outbox and receive
     each marker with a stable ``key``.
+    """
+
+
+@hookspec
+def register_metric_backends(register: Callable[[MetricBackendType], None]) -> None:
+    """Register metric backends that answer rollback-trigger queries (Prometheus, ...).
+
+    Call ``register(MetricBackendType(name="prometheus", factory=..., description=...))``.
+    ``factory`` receives the backend's configuration and returns an object implementing
+    :class:`chgsync.triggers.MetricBackend`. The daemon asks it, during a change's
+    post-implementation validation, whether the change's rollback trigger holds.
     """
 
 

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from .markers import MarkerSinkType
     from .model import Change
     from .notify import NotifierType
+    from .triggers import MetricBackendType
     from .testing.emulator import EmulatorType
     from .validation import Rule
 
@@ -161,6 +162,11 @@ class Plugins:
         from .markers import MarkerSinkType
 
         return self._collect("register_marker_sinks", MarkerSinkType)
+
+    def metric_backends(self) -> dict[str, MetricBackendType]:
+        from .triggers import MetricBackendType
+
+        return self._collect("register_metric_backends", MetricBackendType)
 
     # -- observers -----------------------------------------------------------------------------------
     def change_transitioned(self, change: Change, previous: State, at: datetime) -> list[Exception]:

@@ -106,7 +106,9 @@ def test_an_emergency_is_reminded_escalated_validated_and_closed(world: World, r
     change_id = the_change(world).id
     world.clock.advance(minutes=35)
     world.settle()
-    assert recorder.events() == {"status_update": 1}
+    events = recorder.events()
+    assert events["status_update"] == 1  # the lifecycle notices came too, once each
+    assert events["implementation_started"] == events["cab_decision"] == 1
 
     done = plan.model_copy(update={"outcome": Outcome.SUCCESSFUL, "schedule": plan.schedule.model_copy(
         update={"actual_start": START, "actual_end": world.clock()})})
@@ -124,7 +126,7 @@ def test_an_emergency_is_reminded_escalated_validated_and_closed(world: World, r
     world.settle()
     assert recorder.events()["retrospective_reminder"] == 1
     reminder = next(n for n in recorder.sent if n.event == "retrospective_reminder")
-    assert reminder.key == f"obligation:{change_id}:retrospective:reminder"
+    assert reminder.key == f"obligation:{change_id}:retrospective:reminder>recorder"  # one key per channel
     assert "the retrospective ticket for emergency change" in reminder.text
 
     linked = done.model_copy(update={"emergency": done.emergency.model_copy(  # type: ignore[union-attr]

@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import ConfigError, Problem
 
-SECRET_KEYS = frozenset({"token", "password", "secret", "webhook_secret", "api_key", "app_key"})
+SECRET_KEYS = frozenset({"token", "password", "secret", "webhook_secret", "api_key", "app_key", "webhook_url",
+                         "routing_key", "signing_secret"})
 
 
 class Listen(BaseModel):

@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -95,6 +96,9 @@ outbox = Table(
     Column("change_id", String(64), nullable=False),
     Column("kind", String(32), nullable=False),
     Column("target", String(64), nullable=False),
+    # Items keep their order within a change's lane: ticket writes in one, each channel and marker
+    # sink in its own, so a Slack outage holds back Slack messages, not Jira writes.
+    Column("lane", String(96), nullable=False, server_default="tickets"),
     Column("payload", JSON, nullable=False),
     Column("status", String(16), nullable=False, default="pending"),
     Column("attempts", Integer, nullable=False, default=0),
@@ -106,6 +110,31 @@ outbox = Table(
     Column("done_at", When, nullable=True),
     Index("ix_outbox_status_next", "status", "next_attempt_at"),
     Index("ix_outbox_change", "change_id", "id"),
+    Index("ix_outbox_change_lane", "change_id", "lane", "id"),
+)
+
+threads = Table(
+    "threads",
+    metadata,
+    # What a channel or sink returned for its first message or marker about a change (a Slack ts,
+    # a Statuspage incident, an annotation id): later ones reply to it or update it.
+    Column("change_id", String(64), primary_key=True),
+    Column("channel", String(96), primary_key=True),
+    Column("thread_id", String(200), nullable=False),
+    Column("created_at", When, nullable=False),
+)
+
+correlations = Table(
+    "correlations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("alert_key", String(200), nullable=False),
+    Column("change_id", String(64), nullable=False, index=True),
+    Column("score", Float, nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("alert", JSON, nullable=False),
+    Column("at", When, nullable=False),
+    UniqueConstraint("alert_key", "change_id", name="uq_correlations_alert_change"),
 )
 
 echoes = Table(

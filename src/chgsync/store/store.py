@@ -332,24 +332,30 @@ class Store:
 
     # -- outbox ----------------------------------------------------------------------------------------
     def enqueue(self, conn: Connection, key: str, change_id: str, kind: str, target: str,
-                payload: dict[str, Any]) -> bool:
-        """Add a side effect; False if one with this idempotency key exists already."""
+                payload: dict[str, Any], *, lane: str | None = None) -> bool:
+        """Add a side effect; False if one with this idempotency key exists already.
+
+        Items of one change run in order within their ``lane``; lanes run independently. By
+        default notices and markers get a lane of their own and ticket writes share one.
+        """
         now = self.clock()
+        lane = lane or (kind if kind in ("notify", "mark") else "tickets")
         try:
             with conn.begin_nested():
                 conn.execute(insert(t.outbox).values(key=key, change_id=change_id, kind=kind, target=target,
-                                                     payload=payload, status="pending", attempts=0,
+                                                     lane=lane, payload=json.loads(json.dumps(payload, default=str)), status="pending", attempts=0,
                                                      next_attempt_at=now, created_at=now))
         except IntegrityError:
             return False
         return True
 
     def claim_outbox(self, worker: str, limit: int = 10, lease: timedelta = timedelta(minutes=2)) -> list[OutboxItem]:
-        """Due items whose change has no earlier unfinished item: per-change order, across changes in parallel."""
+        """Due items with no earlier unfinished item in their change's lane: in order per change and lane,
+        across changes and lanes in parallel."""
         now = self.clock()
         o, earlier = t.outbox, t.outbox.alias("earlier")
-        blocked = exists().where(earlier.c.change_id == o.c.change_id, earlier.c.id < o.c.id,
-                                 earlier.c.status != "done")
+        blocked = exists().where(earlier.c.change_id == o.c.change_id, earlier.c.lane == o.c.lane,
+                                 earlier.c.id < o.c.id, earlier.c.status != "done")
         due = and_(o.c.next_attempt_at <= now,
                    or_(o.c.status == "pending", and_(o.c.status == "claimed", o.c.lease_until < now)),
                    ~blocked)
@@ -526,6 +532,55 @@ class Store:
             t.echoes.c.system == system, t.echoes.c.remote_id == remote_id,
             t.echoes.c.remote_version == remote_version)).first()
         return row is not None and row.digest == digest(values)
+
+    # -- threads, deployments, correlations -----------------------------------------------------------
+    def get_thread(self, conn: Connection, change_id: str, channel: str) -> str | None:
+        row = conn.execute(select(t.threads.c.thread_id).where(t.threads.c.change_id == change_id,
+                                                              t.threads.c.channel == channel)).first()
+        return row.thread_id if row is not None else None
+
+    def set_thread(self, conn: Connection, change_id: str, channel: str, thread_id: str) -> bool:
+        """Remember the first message's id; False (and no change) if one is recorded already."""
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(t.threads).values(change_id=change_id, channel=channel, thread_id=thread_id,
+                                                      created_at=self.clock()))
+        except IntegrityError:
+            return False
+        return True
+
+    def record_deployment(self, conn: Connection, change_id: str, phase: str, services: Sequence[str],
+                          environment: str, outcome: str | None, at: datetime) -> None:
+        for service in services or ["(none)"]:
+            conn.execute(insert(t.deployments).values(change_id=change_id, phase=phase, service=service,
+                                                      environment=environment, outcome=outcome, at=at))
+
+    def latest_deployments(self) -> list[dict[str, Any]]:
+        """The latest marker per (service, environment), for the /metrics gauges."""
+        d = t.deployments
+        latest = select(func.max(d.c.id)).group_by(d.c.service, d.c.environment).scalar_subquery()
+        with self.begin() as conn:
+            rows = conn.execute(select(d).where(d.c.id.in_(latest)).order_by(d.c.service, d.c.environment))
+            return [dict(r._mapping) | {"at": _aware(r.at)} for r in rows]
+
+    def add_correlation(self, conn: Connection, alert_key: str, change_id: str, score: float,
+                        reasons: Sequence[str], alert: dict[str, Any]) -> bool:
+        """Record that an alert points at a change; False if this pair was recorded already."""
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(t.correlations).values(
+                    alert_key=alert_key, change_id=change_id, score=score, reasons=list(reasons),
+                    alert=json.loads(json.dumps(alert, default=str)), at=self.clock()))
+        except IntegrityError:
+            return False
+        return True
+
+    def correlations(self, change_id: str | None = None) -> list[dict[str, Any]]:
+        q = select(t.correlations).order_by(t.correlations.c.id)
+        if change_id is not None:
+            q = q.where(t.correlations.c.change_id == change_id)
+        with self.begin() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
 
     # -- audit -----------------------------------------------------------------------------------------
     def audit(self, conn: Connection, change_id: str | None, actor: str, action: str, detail: dict[str, Any]) -> None:

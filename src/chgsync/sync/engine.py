@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ..adapter import Adapter, RemoteRecord, RemoteRef
+from ..announcements import Mark, announce
 from ..errors import InputError
 from ..lifecycle import State, is_allowed, path
 from ..mapping import get_path, set_path
@@ -115,6 +116,7 @@ class Engine:
             else:
                 accepted = draft.moved(change.state, now, by=actor or None)
         self.store.save_change(conn, accepted, None)
+        enqueue_announcements(self.store, conn, None, accepted, now)
         # The baseline is what the record held before: a revert then shows as a state to restore.
         self.store.link(conn, new_id, record.ref, record.version, view)
         self.store.audit(conn, new_id, actor or system, "created", {"system": system, "key": record.ref.key,
@@ -165,6 +167,7 @@ class Engine:
         new_version = version
         if new != stored:
             new_version = self.store.save_change(conn, new, version)
+            enqueue_announcements(self.store, conn, stored, new, now)
             self.store.audit(conn, stored.id, actor or system, outcome.action, {
                 "system": system, "fields": accepted_paths, "from": stored.state, "to": new.state,
                 "source": source})
@@ -235,6 +238,19 @@ class Engine:
         self.store.enqueue(conn, key + ":move", change.id, "sync", ref.system,
                            {"fields": [], "move": True, "revert": True})
         return True
+
+
+def enqueue_announcements(store: Store, conn: Connection, before: Change | None, after: Change,
+                          at: datetime) -> None:
+    """Queue, in the caller's transaction, the notices and markers that this move calls for."""
+    for item in announce(before, after, at):
+        if isinstance(item, Mark):
+            if store.enqueue(conn, item.key, after.id, "mark", "sinks",
+                             {"phase": item.phase.value, "at": item.at.isoformat(), "outcome": item.outcome}):
+                store.record_deployment(conn, after.id, item.phase.value, after.implementation.systems,
+                                        after.schedule.environment, item.outcome, item.at)
+        else:
+            store.enqueue(conn, item.key, after.id, "notify", "stakeholders", item.payload())
 
 
 def _dump(value: Any) -> Any:

@@ -13,12 +13,16 @@ import logging
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..adapter import Adapter, RemoteRef
-from ..errors import ChgsyncError, RemoteError
-from ..notify import Notification, Notifier
+from ..announcements import emergency_status, facts
+from ..lifecycle import State
+from ..errors import ChgsyncError, RateLimited, RemoteError
+from ..markers import DeployMarker, MarkerPhase, MarkerSink
+from ..notify import Event, Notification, Notifier
+from ..routing import Router, Routing, recipients
 from ..store import OutboxItem, Store
 from .views import remote_view
 
@@ -45,10 +49,13 @@ class Relay:
                  worker: str, policy: RelayPolicy = RelayPolicy(), rng: random.Random | None = None,
                  on_done: Callable[[OutboxItem], None] | None = None,
                  lease: timedelta = timedelta(minutes=2),
-                 on_failed: Callable[[OutboxItem, bool], None] | None = None) -> None:
+                 on_failed: Callable[[OutboxItem, bool], None] | None = None,
+                 sinks: Mapping[str, MarkerSink] | None = None, router: Router | None = None) -> None:
         self.store = store
         self.adapters = dict(adapters)
         self.notifiers = dict(notifiers)
+        self.sinks = dict(sinks or {})
+        self.router = router or Router(Routing(), {name: name for name in self.notifiers})
         self.worker = worker
         self.policy = policy
         self.rng = rng or random.Random()
@@ -71,6 +78,8 @@ class Relay:
         except RemoteError as exc:
             if exc.retryable and item.attempts < self.policy.max_attempts:
                 delay = self.policy.delay(item.attempts, self.rng)
+                if isinstance(exc, RateLimited) and exc.retry_after is not None:
+                    delay = max(delay, timedelta(seconds=min(exc.retry_after, self.policy.cap.total_seconds())))
                 log.info("outbox %s failed (attempt %d), retrying in %s: %s", item.key, item.attempts, delay, exc)
                 self._fail(item, str(exc), delay)
             else:
@@ -206,11 +215,89 @@ class Relay:
         adapter.link(ref, RemoteRef(**item.payload["other"]))
         self._remember(adapter, item.change_id, adapter.get(ref))
 
+    def _links(self, change_id: str) -> dict[str, str]:
+        with self.store.begin() as conn:
+            links = self.store.links_for(conn, change_id)
+        return {system: link["url"] or link["remote_key"] for system, link in sorted(links.items())}
+
     def _do_notify(self, item: OutboxItem) -> None:
-        note = Notification(key=item.key, change_id=item.change_id, event=str(item.payload.get("event", "")),
-                            subject=f"{item.change_id}: {item.payload.get('event', 'update')}",
-                            text=str(item.payload.get("text", "")),
-                            recipients=tuple(filter(None, [item.payload.get("to")])))
-        for name, notifier in self.notifiers.items():
-            log.debug("notifying %s through %s", item.change_id, name)
-            notifier.send(note)
+        """Route a notice: one ``send`` item per channel, each in its own lane, queued together."""
+        change = self._change(item)
+        event = Event.of(str(item.payload.get("event", "")))
+        status = item.payload.get("status")
+        if status is None and event == Event.EMERGENCY_STATUS:
+            status = emergency_status(change)
+        routes = self.router.route(change, event)
+        text = str(item.payload.get("text", ""))
+        base = {
+            "change_id": change.id, "event": str(item.payload.get("event", event.value)),
+            "subject": f"{change.id}: {text.split('. ')[0][:150]}" if text else f"{change.id}: {event.value}",
+            "text": text, "links": self._links(change.id), "facts": facts(change),
+            "emergency": change.type.value == "emergency", "status": status,
+            "components": list(change.implementation.systems),
+            "severity": str(item.payload.get("severity") or "info"),
+        }
+        with self.store.begin() as conn:
+            for channel, extra in routes.items():
+                people = recipients(change, [str(item.payload.get("to") or ""), *extra])
+                self.store.enqueue(conn, f"{item.key}>{channel}", change.id, "send", channel,
+                                   base | {"recipients": list(people)}, lane=f"send:{channel}")
+
+    def _do_send(self, item: OutboxItem) -> None:
+        notifier = self.notifiers.get(item.target)
+        if notifier is None:
+            raise PermanentFailure(f"No notifier named {item.target!r} is configured for outbox item {item.key}.")
+        p = item.payload
+        with self.store.begin() as conn:
+            thread = self.store.get_thread(conn, item.change_id, item.target)
+        note = Notification(key=item.key, change_id=item.change_id, event=str(p["event"]), subject=str(p["subject"]),
+                            text=str(p["text"]), recipients=tuple(p.get("recipients", ())),
+                            links=dict(p.get("links", {})), facts=dict(p.get("facts", {})), thread=thread,
+                            emergency=bool(p.get("emergency")), status=p.get("status"),
+                            components=tuple(p.get("components", ())), severity=str(p.get("severity", "info")))
+        log.debug("notifying %s through %s", item.change_id, item.target)
+        sent = notifier.send(note)
+        if sent and thread is None:
+            with self.store.begin() as conn:
+                self.store.set_thread(conn, item.change_id, item.target, str(sent))
+
+    def _do_mark(self, item: OutboxItem) -> None:
+        """Fan a deploy marker out: one ``marker`` item per sink, each in its own lane."""
+        change = self._change(item)
+        base = {
+            "phase": item.payload["phase"], "at": item.payload["at"], "outcome": item.payload.get("outcome"),
+            "services": list(change.implementation.systems), "environment": change.schedule.environment,
+            "title": change.title, "change_type": change.type.value,
+            "risk": change.overall_risk.value if change.overall_risk else "",
+            "started_at": change.schedule.actual_start or change.entered(State.IMPLEMENTING),
+            "links": self._links(change.id),
+        }
+        with self.store.begin() as conn:
+            for sink in self.sinks:
+                self.store.enqueue(conn, f"{item.key}>{sink}", change.id, "marker", sink, base,
+                                   lane=f"marker:{sink}")
+
+    def _do_marker(self, item: OutboxItem) -> None:
+        sink = self.sinks.get(item.target)
+        if sink is None:
+            raise PermanentFailure(f"No marker sink named {item.target!r} is configured for outbox item {item.key}.")
+        p = item.payload
+        channel = f"marker:{item.target}"
+        with self.store.begin() as conn:
+            previous = self.store.get_thread(conn, item.change_id, channel)
+        marker = DeployMarker(
+            key=item.key, change_id=item.change_id, phase=MarkerPhase(p["phase"]), at=_when(p["at"]),
+            services=tuple(p.get("services", ())), environment=str(p.get("environment", "")),
+            outcome=p.get("outcome"), title=str(p.get("title", "")),
+            started_at=_when(p["started_at"]) if p.get("started_at") else None,
+            change_type=str(p.get("change_type", "")), risk=str(p.get("risk", "")), links=dict(p.get("links", {})),
+            previous=previous)
+        made = sink.mark(marker)
+        if made and previous is None:
+            with self.store.begin() as conn:
+                self.store.set_thread(conn, item.change_id, channel, str(made))
+
+
+def _when(value: Any) -> datetime:
+    when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)

@@ -7,6 +7,7 @@ of a stored delivery id answers 202 too, without storing it twice.
 
 from __future__ import annotations
 
+import hmac
 import logging
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from ..errors import WebhookRejected
+from ..signals import SignalRejected, delivery_id, parse_alertmanager, parse_incident
 
 if TYPE_CHECKING:
     from .runner import Daemon
@@ -55,6 +57,43 @@ def build_app(daemon: Daemon) -> FastAPI:
         daemon.wake()
         return JSONResponse({"status": "accepted", "delivery": event.delivery_id, "duplicate": not stored},
                             status_code=202)
+
+    @app.post("/alerts/alertmanager")
+    async def alertmanager(request: Request) -> Response:
+        return await _signal(request, "alertmanager")
+
+    @app.post("/incidents")
+    async def incident(request: Request) -> Response:
+        return await _signal(request, "incidents")
+
+    async def _signal(request: Request, source: str) -> Response:
+        """Alerts and incidents: checked, parsed, stored, then 202; correlated by the inbox worker."""
+        if daemon.alerts_token is not None:
+            given = request.headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {daemon.alerts_token}".encode()):
+                daemon.metrics.webhook_rejected(source, 401)
+                return _reject(401, "A bearer token is required (Authorization: Bearer ...); the one given is "
+                                    "missing or wrong.")
+        body = await request.body()
+        if len(body) > daemon.config.max_body_bytes:
+            daemon.metrics.webhook_rejected(source, 413)
+            return _reject(413, f"The body is larger than {daemon.config.max_body_bytes} bytes.")
+        parse = parse_alertmanager if source == "alertmanager" else parse_incident
+        try:
+            signals = parse(body)
+        except SignalRejected as exc:
+            daemon.metrics.webhook_rejected(source, exc.status)
+            return _reject(exc.status, str(exc))
+        delivery = delivery_id(source, signals, body)
+        if not signals:  # only resolved alerts: nothing new to correlate, nothing to store
+            return JSONResponse({"status": "accepted", "delivery": delivery, "signals": 0}, status_code=202)
+        headers = {k.lower(): v for k, v in request.headers.items() if k.lower() != "authorization"}
+        with daemon.store.begin() as conn:
+            stored = daemon.store.add_inbox(conn, source, delivery, "webhook", headers, body)
+        daemon.metrics.webhook_received(source, duplicate=not stored)
+        daemon.wake()
+        return JSONResponse({"status": "accepted", "delivery": delivery, "signals": len(signals),
+                             "duplicate": not stored}, status_code=202)
 
     @app.get("/healthz")
     async def healthz() -> Response:

@@ -14,7 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..correlation import CorrelationSettings
 from ..errors import ConfigError, Problem
+from ..routing import Routing
 
 SECRET_KEYS = frozenset({"token", "password", "secret", "webhook_secret", "api_key", "app_key", "webhook_url",
                          "routing_key", "signing_secret"})
@@ -33,6 +35,18 @@ class ComponentConfig(BaseModel):
     type: str | None = None
 
 
+class RollbackWatch(BaseModel):
+    """Watching implemented changes' rollback triggers (needs ``metric_backend``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    every: timedelta = Field(timedelta(minutes=1), description="How often each watched trigger is evaluated.")
+    watch: timedelta = Field(timedelta(hours=1), description="How long after implementation a change is watched "
+                             "(and again whenever one of its validation points falls due).")
+    step: timedelta = Field(timedelta(minutes=1), description="Sample spacing asked of the metric backend.")
+    auto: bool = Field(False, description="Record the change as rolled back when its trigger holds, instead of "
+                       "only recommending it.")
+
+
 class DaemonConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -47,9 +61,16 @@ class DaemonConfig(BaseModel):
     max_body_bytes: int = 1_048_576
     adapters: dict[str, ComponentConfig] = Field(default_factory=dict)
     notifiers: dict[str, ComponentConfig] = Field(default_factory=dict)
+    notifications: Routing = Field(default_factory=Routing, description="Who hears what, beyond the plans.")
+    markers: dict[str, ComponentConfig] = Field(default_factory=dict, description="Deploy-marker sinks.")
+    metric_backend: ComponentConfig | None = Field(None, description="Answers rollback-trigger queries.")
+    rollback: RollbackWatch = Field(default_factory=RollbackWatch)
+    correlation: CorrelationSettings = Field(default_factory=CorrelationSettings)
+    alerts_token_env: str | None = Field(None, description="Environment variable holding the bearer token that "
+                                         "Alertmanager and incident senders must present.")
     source: str = Field("", exclude=True)
 
-    @field_validator("adapters", "notifiers")
+    @field_validator("adapters", "notifiers", "markers")
     @classmethod
     def _names(cls, v: dict[str, ComponentConfig]) -> dict[str, ComponentConfig]:
         for name in v:
@@ -136,4 +157,23 @@ adapters:
     password_env: SERVICENOW_PASSWORD
     webhook_secret_env: SERVICENOW_WEBHOOK_SECRET
     mapping: mappings/servicenow-change-request.yaml
+
+# Channels (each a plugin: slack, email, teams, statuspage, webhook). Each change's communication
+# plan picks channels by kind; routes add more per event, change type and environment.
+# notifiers:
+#   slack:
+#     channel: "#changes"
+#     token_env: SLACK_BOT_TOKEN
+# notifications:
+#   routes:
+#     - events: [implementation_started, implementation_completed, rollback, rollback_recommended]
+#       channels: [slack]
+
+# Deploy markers (datadog, pushgateway, grafana, pagerduty) and the backend for rollback triggers.
+# markers:
+#   datadog:
+#     api_key_env: DD_API_KEY
+# metric_backend:
+#   type: prometheus
+#   url: http://prometheus.example.com:9090
 """

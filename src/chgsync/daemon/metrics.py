@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from ..store import Store
 
 log = logging.getLogger(__name__)
+
+
+OUTCOMES = ("in_progress", "successful", "successful_with_issues", "unsuccessful", "rolled_back")
 
 
 class Metrics:
@@ -69,6 +72,24 @@ class Metrics:
         self.lease_held = Gauge("chgsync_lease_held",
                                 "1 while this replica holds the singleton role's lease (the poller of each "
                                 "system), else 0.", ["lease"], registry=r)
+        self.correlated = Counter("chgsync_incidents_correlated_total",
+                                  "Alert or incident to change correlations recorded, by signal source.", ["source"],
+                                  registry=r)
+        self.triggers = Counter("chgsync_rollback_trigger_evaluations_total",
+                                "Rollback-trigger evaluations by result (holds, clear, unknown).", ["result"], registry=r)
+        self.deployed_at = Gauge("chgsync_deployment_last_timestamp_seconds",
+                                 "When the latest deploy marker for a service and environment was made (Unix time).",
+                                 ["service", "env"], registry=r)
+        self.deployed_outcome = Gauge("chgsync_deployment_last_outcome",
+                                      "1 for the outcome of the latest deployment per service and environment "
+                                      "(in_progress while it runs), 0 for the others.", ["service", "env", "outcome"],
+                                      registry=r)
+        # Change IDs are unbounded, so they ride on this one series per service and environment,
+        # replaced (not added to) when the next change deploys there.
+        self.deployment_info = Gauge("chgsync_deployment_info",
+                                     "The change behind the latest deployment per service and environment (value 1).",
+                                     ["service", "env", "change_id", "phase"], registry=r)
+        self._info_labels: dict[tuple[str, str], tuple[str, str, str, str]] = {}
         self._obligation_kinds: set[str] = set()
 
     def webhook_received(self, system: str, duplicate: bool) -> None:
@@ -97,6 +118,24 @@ class Metrics:
         for kind in self._obligation_kinds:  # a kind that has none left reads 0, not its last value
             self.obligations_due.labels(kind).set(counts.get((kind, "due"), 0))
             self.obligations_overdue.labels(kind).set(counts.get((kind, "overdue"), 0))
+        self.set_deployments(store.latest_deployments())
+
+    def trigger_evaluated(self, result: str) -> None:
+        self.triggers.labels(result).inc()
+
+    def set_deployments(self, latest: list[dict[str, Any]]) -> None:
+        for row in latest:
+            service, env = str(row["service"]), str(row["environment"])
+            self.deployed_at.labels(service, env).set(row["at"].timestamp())
+            current = "in_progress" if row["phase"] == "started" else str(row["outcome"] or "successful")
+            for outcome in OUTCOMES:
+                self.deployed_outcome.labels(service, env, outcome).set(1 if outcome == current else 0)
+            labels = (service, env, str(row["change_id"]), str(row["phase"]))
+            old = self._info_labels.get((service, env))
+            if old is not None and old != labels:
+                self.deployment_info.remove(*old)
+            self.deployment_info.labels(*labels).set(1)
+            self._info_labels[(service, env)] = labels
 
     def render(self, refresh: Callable[[], None] | None = None) -> tuple[bytes, str]:
         if refresh is not None:

@@ -21,7 +21,10 @@ from typing import Any
 
 from ..adapter import Adapter
 from ..errors import ConfigError, InputError, Problem, RemoteError
+from ..markers import MarkerSink
 from ..notify import Notifier
+from ..routing import Router
+from ..signals import SignalRejected, parse_alertmanager, parse_incident
 from ..plugins import Plugins, get_plugins
 from ..policy import load_policy
 from ..store import ConcurrentUpdate, Fence, LeaseLost, Store
@@ -30,10 +33,15 @@ from ..sync.engine import Engine, Outcome, poll_delivery_id, ref_body
 from ..sync.relay import Relay
 from ..validation import Guard
 from .config import DaemonConfig, resolve
+from . import incidents
 from .metrics import Metrics
 from .scheduler import Scheduler
+from .watch import TriggerWatch
 
 log = logging.getLogger("chgsync.daemon")
+
+# Inbox "systems" that are alert and incident sources, with their parsers.
+SIGNAL_PARSERS = {"alertmanager": parse_alertmanager, "incidents": parse_incident}
 
 
 class Daemon:
@@ -48,11 +56,25 @@ class Daemon:
         self.store = Store(config.store, clock=clock)
         self.guard = Guard(load_policy(config.policy), self.plugins.rules())
         self.adapters: dict[str, Adapter] = adapters if adapters is not None else self._build_adapters(environ)
-        self.notifiers: dict[str, Notifier] = self._build_notifiers(environ)
+        self.notifiers: dict[str, Notifier] = self._build("notifiers", self.plugins.notifiers(), config.notifiers,
+                                                          environ)
+        self.sinks: dict[str, MarkerSink] = self._build("markers", self.plugins.marker_sinks(), config.markers,
+                                                        environ)
+        try:
+            router = Router(config.notifications, {n: c.type or n for n, c in config.notifiers.items()})
+        except ValueError as exc:
+            raise ConfigError(config.source, Problem("notifications.routes", f"{exc}.")) from None
         self.engine = Engine(self.store, self.adapters, self.guard, clock=clock, plugins=self.plugins)
         self.relay = Relay(self.store, self.adapters, self.notifiers, worker=self.worker_id,
                            lease=config.claim_lease, on_failed=lambda item, dead: self.metrics.outbox_failed(
-                               item.kind, dead))
+                               item.kind, dead), sinks=self.sinks, router=router)
+        self.alerts_token = self._alerts_token(environ)
+        self.watch: TriggerWatch | None = None
+        if config.metric_backend is not None:
+            backend = self._build("metric_backend", self.plugins.metric_backends(),
+                                  {"metric_backend": config.metric_backend}, environ)["metric_backend"]
+            self.watch = TriggerWatch(self.store, backend, config.rollback, self.guard.policy, clock=clock,
+                                      on_verdict=lambda v: self.metrics.trigger_evaluated(v.state.value))
         self.scheduler = Scheduler(self.store, self.guard.policy, clock=clock)
         self._rng = random.Random()
         self._stop = threading.Event()
@@ -66,36 +88,51 @@ class Daemon:
 
     # -- construction --------------------------------------------------------------------------------
     def _build_adapters(self, environ: dict[str, str] | None) -> dict[str, Adapter]:
-        types = self.plugins.adapters()
-        built: dict[str, Adapter] = {}
-        for name, cfg in self.config.adapters.items():
+        return self._build("adapters", self.plugins.adapters(), self.config.adapters, environ, named=True)
+
+    def _build(self, section: str, types: dict[str, Any], configs: dict[str, Any],
+               environ: dict[str, str] | None, *, named: bool = False) -> dict[str, Any]:
+        """Build each configured component of one kind through the plugin registered for its type.
+
+        ``named`` hands each component its configured name (adapters label their records with it).
+        """
+        built: dict[str, Any] = {}
+        for name, cfg in configs.items():
             kind = cfg.type or name
+            where = section if section == "metric_backend" else f"{section}.{name}"
             if kind not in types:
                 raise ConfigError(self.config.source, Problem(
-                    f"adapters.{name}.type", f"no adapter plugin named {kind!r} is installed; installed: "
-                    f"{', '.join(sorted(types)) or 'none'}."))
-            settings = resolve("adapters", name, cfg.model_dump(exclude={"type"}), self.config.source, environ)
-            settings.setdefault("name", name)
-            built[name] = types[kind].factory(settings)
+                    f"{where}.type", f"no {section.rstrip('s').replace('_', ' ')} plugin named {kind!r} is installed; "
+                    f"installed: {', '.join(sorted(types)) or 'none'}."))
+            settings = resolve(section, name, cfg.model_dump(exclude={"type"}), self.config.source, environ)
+            if named:
+                settings.setdefault("name", name)
+            try:
+                built[name] = types[kind].factory(settings)
+            except ConfigError:
+                raise
+            except (ValueError, TypeError) as exc:
+                raise ConfigError(self.config.source, Problem(where, f"{exc}")) from None
         return built
 
-    def _build_notifiers(self, environ: dict[str, str] | None) -> dict[str, Notifier]:
-        types = self.plugins.notifiers()
-        built: dict[str, Notifier] = {}
-        for name, cfg in self.config.notifiers.items():
-            kind = cfg.type or name
-            if kind not in types:
-                raise ConfigError(self.config.source, Problem(
-                    f"notifiers.{name}.type", f"no notifier plugin named {kind!r} is installed; installed: "
-                    f"{', '.join(sorted(types)) or 'none'}."))
-            built[name] = types[kind].factory(resolve("notifiers", name, cfg.model_dump(exclude={"type"}),
-                                                      self.config.source, environ))
-        return built
+    def _alerts_token(self, environ: dict[str, str] | None) -> str | None:
+        name = self.config.alerts_token_env
+        if name is None:
+            return None
+        env = os.environ if environ is None else environ
+        if name not in env:
+            raise ConfigError(self.config.source, Problem(
+                "alerts_token_env", f"the environment variable {name!r} is not set; it should hold the token "
+                "alert senders present."))
+        return env[name]
 
     # -- single steps --------------------------------------------------------------------------------
     def process_inbox_once(self, limit: int = 20) -> int:
         items = self.store.claim_inbox(self.worker_id, limit, lease=self.config.claim_lease)
         for item in items:
+            if item.system in SIGNAL_PARSERS:
+                self._correlate(item)
+                continue
             try:
                 ref, actor = self.engine.resolve(item)
             except (InputError, KeyError, ValueError, TypeError) as exc:
@@ -122,6 +159,18 @@ class Daemon:
                 self.store.finish_inbox(conn, item.id, "done")
             self._count(item.system, item.source, item.received_at, outcome)
         return len(items)
+
+    def _correlate(self, item: Any) -> None:
+        try:
+            signals = SIGNAL_PARSERS[item.system](item.body)
+        except SignalRejected as exc:
+            with self.store.begin() as conn:
+                self.store.finish_inbox(conn, item.id, "rejected", str(exc))
+            return
+        found = incidents.record(self.store, signals, self.config.correlation, self.clock())
+        with self.store.begin() as conn:
+            self.store.finish_inbox(conn, item.id, "done")
+        self.metrics.correlated.labels(item.system).inc(len(found))
 
     def _count(self, system: str, source: str, received: datetime, outcome: Outcome) -> None:
         self.outcomes.append((system, outcome))
@@ -213,8 +262,15 @@ class Daemon:
         return queued
 
     def run_obligations_once(self) -> int:
-        """Record the obligations changes carry; fire the reminders, escalations and status updates due."""
-        return self.scheduler.run_once()
+        """Record the obligations changes carry; fire the reminders, escalations and status updates due.
+
+        Rollback triggers are watched on the same beat, by the replica holding the ``triggers`` lease.
+        """
+        handled = self.scheduler.run_once()
+        if self.watch is not None and self.hold_lease("triggers", self.config.rollback.every * 2
+                                                      + self.config.claim_lease) is not None:
+            self.watch.run_once()  # evaluations are not work items: they must not keep run_until_idle busy
+        return handled
 
     def step(self) -> int:
         """One round of every loop; returns how many items it handled."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,14 +20,12 @@ import yaml
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from chgsync import hookimpl
 from chgsync.cli import cli
 from chgsync.daemon.config import DaemonConfig
 from chgsync.daemon.runner import Daemon
 from chgsync.daemon.scheduler import RecordRefused, list_obligations, parse_point, record_validation
 from chgsync.lifecycle import ChangeType, State
 from chgsync.model import Change, Outcome, Verdict
-from chgsync.notify import Notification, NotifierType
 from chgsync.obligations import (
     CANCELLED,
     MET,
@@ -42,6 +40,7 @@ from chgsync.plugins import Plugins
 from chgsync.policy import Policy
 from chgsync.store import Store
 from chgsync.store import schema as tables
+from chgsync.testing.recorders import Recorder, RecorderPlugin
 from chgsync.testing.samples import sample_change
 from chgsync.validation import Guard
 
@@ -181,32 +180,6 @@ class Clock:
         self.now += delta
 
 
-class Recorder:
-    """A notification channel that keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.sent: list[Notification] = []
-
-    def send(self, notification: Notification) -> str | None:
-        self.sent.append(notification)
-        return None
-
-    def events(self) -> Counter[str]:
-        return Counter(n.event for n in self.sent)
-
-
-class RecorderPlugin:
-    """Registers ``recorder`` channels handing out one Recorder, the way a Slack or email plugin registers its own."""
-
-    def __init__(self, recorder: Recorder) -> None:
-        self.recorder = recorder
-
-    @hookimpl
-    def register_notifiers(self, register: Callable[[NotifierType], None]) -> None:
-        register(NotifierType(name="recorder", factory=self.factory, description="Keeps what it is sent."))
-
-    def factory(self, settings: Mapping[str, Any]) -> Recorder:
-        return self.recorder
 
 
 class Site:

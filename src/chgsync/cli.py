@@ -189,6 +189,40 @@ def _store(config_file: Path, *, check: bool = True) -> Any:
         fail(str(exc))
 
 
+@cli.command("correlate")
+@CONFIG_OPTION
+@click.option("--at", "at_text", metavar="TIME", required=True, help="When the incident began (ISO-8601 with a zone).")
+@click.option("--service", "services", multiple=True, help="An affected service (repeatable); none means any.")
+@click.option("--env", "environment", help="The environment of the incident, e.g. production.")
+@click.option("--json", "as_json", is_flag=True, help="Print the suspects as JSON.")
+def correlate_cmd(config_file: Path, at_text: str, services: tuple[str, ...], environment: str | None,
+                  as_json: bool) -> None:
+    """Did a recent change cause this? Ranks the changes implemented before TIME; records nothing.
+
+    Exit status 0 when there is a suspect, 1 when none.
+    """
+    from .daemon.incidents import suspects
+    from .signals import Signal, normalise_env
+
+    config = _config(config_file)
+    at = parse_at(at_text)
+    store = _store(config_file)
+    signal = Signal(key="cli", title="Incident", started_at=at, services=services,
+                    environment=normalise_env(environment), source="cli")
+    found = suspects(store, signal, config.correlation)
+    if as_json:
+        click.echo(json.dumps([{"change_id": s.change_id, "score": s.score, "label": s.label,
+                                "reasons": list(s.reasons)} for s in found], indent=2))
+    elif not found:
+        scope = f" on {', '.join(services)}" if services else ""
+        click.echo(f"No change implemented within {config.correlation.lookback} before {at.isoformat()}{scope} "
+                   "is a likely cause.")
+    else:
+        for s in found:
+            click.echo(f"{s.change_id}  {s.label:<8} {s.score:.2f}  {'; '.join(s.reasons)}")
+    sys.exit(0 if found else 1)
+
+
 @cli.command("init")
 @click.option("--path", type=click.Path(dir_okay=False, path_type=Path), default="chgsync.yaml", show_default=True)
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")

@@ -7,7 +7,7 @@ days' notice for normal changes, production windows Tue/Thu 02:00–04:00, emerg
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any

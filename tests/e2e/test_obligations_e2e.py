@@ -7,11 +7,9 @@ registered through ``register_notifiers`` like any channel plugin.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import chgsync_jira.plugin
 import chgsync_servicenow.plugin
@@ -19,42 +17,17 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from chgsync import hookimpl
 from chgsync.cli import cli
 from chgsync.lifecycle import ChangeType, State
 from chgsync.model import Approval, Change, Decision, Outcome
-from chgsync.notify import Notification, NotifierType
 from chgsync.plugins import Plugins
+from chgsync.testing.recorders import Recorder, RecorderPlugin
 from chgsync.testing.samples import sample_change
 from chgsync.testing.world import SimClock, World
 
 START = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
 
 
-class Recorder:
-    """A notification channel that keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.sent: list[Notification] = []
-
-    def send(self, notification: Notification) -> str | None:
-        self.sent.append(notification)
-        return None
-
-    def events(self) -> Counter[str]:
-        return Counter(n.event for n in self.sent)
-
-
-class RecorderPlugin:
-    def __init__(self, recorder: Recorder) -> None:
-        self.recorder = recorder
-
-    @hookimpl
-    def register_notifiers(self, register: Callable[[NotifierType], None]) -> None:
-        register(NotifierType(name="recorder", factory=self.factory, description="Keeps what it is sent."))
-
-    def factory(self, settings: Mapping[str, Any]) -> Recorder:
-        return self.recorder
 
 
 @pytest.fixture

@@ -315,12 +315,13 @@ class Store:
                                  claimed_by=None, lease_until=None))
 
     def has_due_work(self) -> bool:
-        """Is any inbox or outbox item due now or held by a claim? (Items waiting for a later retry are not.)"""
+        """Is any inbox or outbox item due now or held by a claim? (Items waiting for a later retry are
+        not, nor outbox items held back behind one.)"""
         now = self.clock()
+        inbox = or_(and_(t.inbox.c.status == "pending", t.inbox.c.next_attempt_at <= now), t.inbox.c.status == "claimed")
+        outbox = or_(self._outbox_due(now), t.outbox.c.status == "claimed")
         with self.begin() as conn:
-            for table in (t.inbox, t.outbox):
-                due = or_(and_(table.c.status == "pending", table.c.next_attempt_at <= now),
-                          table.c.status == "claimed")
+            for table, due in ((t.inbox, inbox), (t.outbox, outbox)):
                 if conn.execute(select(table.c.id).where(due).limit(1)).first() is not None:
                     return True
         return False
@@ -353,13 +354,8 @@ class Store:
         """Due items with no earlier unfinished item in their change's lane: in order per change and lane,
         across changes and lanes in parallel."""
         now = self.clock()
-        o, earlier = t.outbox, t.outbox.alias("earlier")
-        blocked = exists().where(earlier.c.change_id == o.c.change_id, earlier.c.lane == o.c.lane,
-                                 earlier.c.id < o.c.id, earlier.c.status != "done")
-        due = and_(o.c.next_attempt_at <= now,
-                   or_(o.c.status == "pending", and_(o.c.status == "claimed", o.c.lease_until < now)),
-                   ~blocked)
-        q = select(o.c.id).where(due).order_by(o.c.id).limit(limit)
+        o = t.outbox
+        q = select(o.c.id).where(self._outbox_due(now)).order_by(o.c.id).limit(limit)
         if self.is_postgres:
             q = q.with_for_update(of=o, skip_locked=True)
         with self.begin() as conn:
@@ -371,6 +367,15 @@ class Store:
                                  attempts=o.c.attempts + 1))
             rows = conn.execute(select(o).where(o.c.id.in_(ids)).order_by(o.c.id)).all()
         return [self._outbox_item(r) for r in rows]
+
+    @staticmethod
+    def _outbox_due(now: datetime) -> Any:
+        """Outbox rows a worker may claim now: due, unclaimed (or their claim ran out), not held back."""
+        o, earlier = t.outbox, t.outbox.alias("earlier")
+        blocked = exists().where(earlier.c.change_id == o.c.change_id, earlier.c.lane == o.c.lane,
+                                 earlier.c.id < o.c.id, earlier.c.status != "done")
+        return and_(o.c.next_attempt_at <= now,
+                    or_(o.c.status == "pending", and_(o.c.status == "claimed", o.c.lease_until < now)), ~blocked)
 
     @staticmethod
     def _outbox_item(r: Any) -> OutboxItem:

@@ -54,8 +54,13 @@ class World:
     @classmethod
     @contextmanager
     def running(cls, store_url: str, plugins: Plugins, clock: SimClock, *, policy: Path | None = None,
-                port: int = 0, notifiers: dict[str, dict[str, Any]] | None = None) -> Iterator[World]:
-        """Both emulators and the daemon, webhooks subscribed; ``notifiers`` configures channels by name."""
+                port: int = 0, notifiers: dict[str, dict[str, Any]] | None = None,
+                extra: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Iterator[World]:
+        """Both emulators and the daemon, webhooks subscribed; ``notifiers`` configures channels by name.
+
+        ``extra`` adds daemon configuration (markers, routes, a metric backend, ...) and ``environ``
+        the environment variables its ``*_env`` keys name.
+        """
         emulators = plugins.emulators()
         missing = [name for name in ("jira", "servicenow") if name not in emulators]
         if missing:
@@ -72,9 +77,11 @@ class World:
                                    "webhook_secret_env": "WEBHOOK_SECRET"},
                 },
                 "notifiers": notifiers or {},
+                **(extra or {}),
             })
-            environ = {"JIRA_TOKEN": jira.secret, "SN_PASSWORD": sn.secret, "WEBHOOK_SECRET": WEBHOOK_SECRET}
-            daemon = Daemon(config, plugins=plugins, clock=clock, environ=environ)
+            env = {"JIRA_TOKEN": jira.secret, "SN_PASSWORD": sn.secret, "WEBHOOK_SECRET": WEBHOOK_SECRET,
+                   **(environ or {})}
+            daemon = Daemon(config, plugins=plugins, clock=clock, environ=env)
             daemon.start_http()
             jira.webhooks.subscribe(f"{daemon.url}/webhooks/jira", secret=WEBHOOK_SECRET)
             sn.webhooks.subscribe(f"{daemon.url}/webhooks/servicenow", secret=WEBHOOK_SECRET)

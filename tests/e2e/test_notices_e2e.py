@@ -209,3 +209,20 @@ def test_a_generic_incident_correlates_like_an_alert(world: World) -> None:
     world.settle()
     assert any(c.startswith(f"Payments failing on payments after Change {change_id}") for c in jira_comments(world, key))
 
+
+
+def test_the_window_opening_is_said_once_before_a_scheduled_change_starts(world: World,
+                                                                         recorders: RecorderPlugin) -> None:
+    plan = sample_change(id="CHG-N", title="Resize checkout pool", start=START + timedelta(hours=2),
+                         implementation={"systems": ["checkout"]}, communication={})
+    plan = plan.model_copy(update={"state": State.SCHEDULED})
+    with world.daemon.store.begin() as conn:
+        world.daemon.store.save_change(conn, plan, None)
+    world.settle()
+    assert "window_opening" not in Counter(n.event for n in recorders.recorder.sent)
+    world.clock.advance(minutes=110)  # ten minutes before the planned start
+    world.settle()
+    world.clock.advance(minutes=5)
+    world.settle()
+    opening = [n for n in recorders.recorder.sent if n.event == "window_opening"]
+    assert len(opening) == 1 and opening[0].text.startswith("Change CHG-N (Resize checkout pool) starts in 10 min")

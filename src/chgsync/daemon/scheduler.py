@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import ChgsyncError
 from ..lifecycle import TERMINAL, ChangeType, State
 from ..model import Change, CloseOverride, Emergency, ValidationResult, Verdict, point_label
+from ..notify import Event
 from ..obligations import (
     DONE,
     MET,
@@ -64,6 +65,9 @@ def notify_key(obligation_key: str) -> str:
     return f"obligation:{obligation_key}"
 
 
+WINDOW_NOTICE = timedelta(minutes=15)  # how long before a planned start "window opening" is said
+
+
 class Scheduler:
     """Keeps the obligations table in step with the changes and fires what falls due."""
 
@@ -75,7 +79,26 @@ class Scheduler:
 
     def run_once(self, limit: int = 50) -> int:
         """One scheduler step: reconcile, then fire what is due. Returns how many rows it acted on."""
-        return self.reconcile() + self.fire_due(limit)
+        return self.reconcile() + self.fire_due(limit) + self.announce_windows()
+
+    def announce_windows(self) -> int:
+        """Say "window opening" once, ``WINDOW_NOTICE`` before a Scheduled change's planned start."""
+        now = self.clock()
+        queued = 0
+        with self.store.begin() as conn:
+            for change in self.store.list_changes(conn, [State.SCHEDULED.value]):
+                start = change.schedule.planned_start
+                if start is None or not (start - WINDOW_NOTICE <= now < start):
+                    continue
+                minutes = max(1, round((start - now).total_seconds() / 60))
+                text = (f"Change {change.id} ({change.title}) starts in {minutes} min, at "
+                        f"{format_local(start, self.policy.zone)}. Systems: "
+                        f"{', '.join(change.implementation.systems) or 'none listed'}.")
+                if self.store.enqueue(conn, f"{change.id}:event:window_opening:{start.isoformat()}", change.id,
+                                      "notify", "stakeholders", {"event": Event.WINDOW_OPENING.value, "text": text,
+                                                                 "to": change.implementer or ""}):
+                    queued += 1
+        return queued
 
     # -- reconcile -------------------------------------------------------------------------------------
     def reconcile(self) -> int:

@@ -106,6 +106,14 @@ class Adapter(Protocol):
         """Add a comment (or work note) and return its remote id."""
         ...
 
+    def find_comment(self, ref: RemoteRef, text: str) -> str | None:
+        """The id of a recent comment (or work note) this integration wrote with exactly ``text``, if any.
+
+        A comment whose first attempt had an unknown outcome (the answer was lost, or the replica
+        posting it died before recording it) looks here first, so that it is not posted twice.
+        """
+        ...
+
     def link(self, ref: RemoteRef, other: RemoteRef) -> None:
         """Record on ``ref`` that it is the same change as ``other``."""
         ...

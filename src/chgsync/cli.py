@@ -247,15 +247,17 @@ def daemon_cmd(config_file: Path, log_format: str) -> None:
 
     configure_logging(log_format)
     config = _config(config_file)
+    # Handlers go in before start: /readyz answers as soon as the listener is up, and a SIGTERM
+    # sent from then on must stop the daemon cleanly, not kill it.
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
         daemon = Daemon(config)
         daemon.start()
     except (SchemaMismatch, InputError, OSError) as exc:
         fail(str(exc))
     click.echo(f"chgsync daemon listening on {daemon.url} (store {config.store.split('@')[-1]})", err=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
     stop.wait()
     click.echo("Stopping: finishing in-flight work.", err=True)
     daemon.stop()
@@ -560,6 +562,8 @@ def emulate_cmd(name: str, host: str, port: int, user: str | None, token: str | 
         emulator.faults.webhooks.reorder_next(reorder_webhooks)
     for url in webhooks:
         emulator.webhooks.subscribe(url, secret=webhook_secret)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # before the URL is printed, so a caller may stop it
     try:
         emulator.start()
     except OSError as exc:
@@ -571,8 +575,6 @@ def emulate_cmd(name: str, host: str, port: int, user: str | None, token: str | 
     for url in webhooks:
         click.echo(f"  webhook: {url}" + (" (signed)" if webhook_secret else ""))
     click.echo("Press Ctrl+C to stop.", err=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         stop.wait()
     except KeyboardInterrupt:

@@ -1,16 +1,14 @@
 """End-to-end harness: both emulators, a store (SQLite and PostgreSQL) and the daemon, over real HTTP.
 
 The daemon's HTTP intake runs for real and the emulators deliver webhooks to it; its worker
-loops are stepped by the test (``World.settle``) so that each test decides when work happens
-and waits for quiet instead of sleeping.
+loops are stepped by the test (``World.settle``, from :mod:`chgsync.testing.world`) so that each
+test decides when work happens and waits for quiet instead of sleeping.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import chgsync_jira.plugin
@@ -22,46 +20,12 @@ from chgsync_servicenow.emulator import ServiceNowEmulator
 from chgsync.daemon.config import DaemonConfig
 from chgsync.daemon.runner import Daemon
 from chgsync.plugins import Plugins
+from chgsync.testing.world import SimClock as Clock
+from chgsync.testing.world import World
+
+__all__ = ["WEBHOOK_SECRET", "Clock", "World", "daemon_config", "environ_for", "make_plugins"]
 
 WEBHOOK_SECRET = "e2e-webhook-secret"
-
-
-class Clock:
-    """The daemon's clock: the rules judge moves at this time, which a test moves forward."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-@dataclass
-class World:
-    jira: JiraEmulator
-    servicenow: ServiceNowEmulator
-    daemon: Daemon
-    clock: Clock
-
-    def settle(self, timeout: float = 60.0) -> None:
-        """Deliver every webhook and do every piece of work, until nothing is left anywhere."""
-        deadline = time.monotonic() + timeout
-        while True:
-            for emulator in (self.jira, self.servicenow):
-                assert emulator.webhooks.wait_idle(max(0.1, deadline - time.monotonic())), "webhooks stuck"
-            received = len(self.jira.webhooks.records) + len(self.servicenow.webhooks.records)
-            self.daemon.run_until_idle(timeout=max(0.1, deadline - time.monotonic()))
-            for emulator in (self.jira, self.servicenow):
-                emulator.webhooks.wait_idle(max(0.1, deadline - time.monotonic()))
-            if len(self.jira.webhooks.records) + len(self.servicenow.webhooks.records) == received:
-                counts = self.daemon.store.inbox_counts()
-                if not counts.get("pending") and not counts.get("claimed"):
-                    return
-            if time.monotonic() > deadline:
-                raise TimeoutError("the world did not settle")
 
 
 def make_plugins() -> Plugins:

@@ -41,6 +41,7 @@ from chgsync_jira.wire import to_wire
 from chgsync_servicenow.emulator import ServiceNowEmulator
 from sqlalchemy import func, select
 
+from chgsync.adapter import RemoteRef
 from chgsync.daemon.config import DaemonConfig
 from chgsync.daemon.runner import Daemon
 from chgsync.lifecycle import ChangeType, State, happy_path
@@ -658,3 +659,49 @@ def test_a_move_interrupted_between_hops_is_finished_not_taken_for_a_persons_mov
     assert "move_refused" not in actions, actions
     assert not [n for n in world.servicenow.find_records("sys_journal_field") if n["element_id"] == sys_id]
     assert person.state_in_jira(key) == State.APPROVED
+
+
+# -- a comment posted by a worker that died before recording it ----------------------------------------
+@pytest.mark.parametrize("system", ["jira", "servicenow"])
+@pytest.mark.parametrize("posted_before_death", [True, False])
+def test_a_comment_whose_worker_died_is_posted_once(stepped: World, system: str, posted_before_death: bool) -> None:
+    """A worker claims a comment, (perhaps) posts it, and dies: the next claim posts it only if it is missing.
+
+    The claim is taken as the dead replica took it (attempts counted, a lease held); its remote write is
+    made, or not, with the adapter it would have used. Once the lease runs out the survivor takes the
+    item over and must leave exactly one copy of the comment on the record.
+    """
+    world = stepped
+    person = Person(world.jira)
+    key = person.create(sample_change(ChangeType.NORMAL, id="DRAFT"))
+    world.settle()
+    [change] = Run(world.jira, world.servicenow, world.daemon.store, [key]).changes()
+    store = world.daemon.store
+    with store.begin() as conn:
+        link = store.links_for(conn, change.id)[system]
+    text = f"Error rate spiked on checkout after Change {change.id} ({system})."
+    with store.begin() as conn:
+        assert store.enqueue(conn, f"{change.id}:test-comment:{system}", change.id, "comment", system, {"text": text})
+    [claimed] = store.claim_outbox("dead-replica", lease=timedelta(seconds=3))
+    assert claimed.kind == "comment" and claimed.attempts == 1
+    adapter = world.daemon.adapters[system]
+    ref = RemoteRef(system, link["remote_id"], link["remote_key"], link["url"])
+    if posted_before_death:
+        adapter.comment(ref, text)
+
+    world.clock.advance(seconds=5)  # the dead replica's lease runs out
+    world.settle()
+    world.clock.advance(seconds=5)  # the comment's own webhooks waited for the write to be recorded
+    world.settle()
+
+    assert not store.list_outbox("pending") and not store.list_outbox("claimed")
+    assert comment_texts(world, system, link["remote_id"]).count(text) == 1
+
+
+def comment_texts(world: World, system: str, remote_id: str) -> list[str]:
+    if system == "jira":
+        r = requests.get(f"{world.jira.base_url}/rest/api/2/issue/{remote_id}/comment",
+                         auth=(world.jira.user, world.jira.secret), timeout=10)
+        r.raise_for_status()
+        return [str(c["body"]) for c in r.json()["comments"]]
+    return [str(n["value"]) for n in world.servicenow.find_records("sys_journal_field") if n["element_id"] == remote_id]

@@ -182,17 +182,17 @@ class Relay:
                 except RemoteError as exc:
                     if not item.payload.get("revert") or exc.retryable:
                         raise
-                    self._revert_impossible(adapter, ref, change, current.change.state, exc)
+                    self._revert_impossible(adapter, ref, change, current.change.state, exc, retried=item.attempts > 1)
                     return
                 self._remember(adapter, change.id, record)
 
     def _revert_impossible(self, adapter: Adapter, ref: RemoteRef, change: Any, remote_state: Any,
-                           exc: RemoteError) -> None:
+                           exc: RemoteError, *, retried: bool) -> None:
         """The tool's own workflow forbids moving back: say so on the record instead of retrying forever."""
-        adapter.comment(ref, (
+        self._comment_once(adapter, ref, (
             f"chgsync could not move {change.id} back to {change.state.label} here: {exc.remote_message} "
             f"The change stays {change.state.label} in chgsync; please move this record back by hand, or make "
-            f"the move again once the rules allow it."))
+            f"the move again once the rules allow it."), retried=retried)
         self._remember(adapter, change.id, adapter.get(ref))
         with self.store.begin() as conn:
             self.store.audit(conn, change.id, "chgsync", "revert_impossible", {
@@ -203,9 +203,17 @@ class Relay:
         ref = self._ref(item)
         if ref is None:
             raise RemoteError(item.target, "comment", None, f"{item.change_id} is not linked in {item.target} yet.")
-        adapter.comment(ref, str(item.payload["text"]))
+        self._comment_once(adapter, ref, str(item.payload["text"]), retried=item.attempts > 1)
         # A comment bumps the record's version: remember it so the webhook is not taken for an edit.
         self._remember(adapter, item.change_id, adapter.get(ref))
+
+    @staticmethod
+    def _comment_once(adapter: Adapter, ref: RemoteRef, text: str, *, retried: bool) -> None:
+        """Post ``text``, unless an earlier claim of this item (whose worker died, or whose answer was
+        lost) already did: a comment cannot be taken back, so a retry looks before it writes."""
+        if retried and adapter.find_comment(ref, text) is not None:
+            return
+        adapter.comment(ref, text)
 
     def _do_link(self, item: OutboxItem) -> None:
         adapter = self._adapter(item)

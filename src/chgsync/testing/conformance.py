@@ -93,8 +93,11 @@ class AdapterConformance:
         assert mapped_view(adapter, after.change) == mapped_view(adapter, edited)
 
     def test_comment_and_link(self, adapter: Adapter, created: RemoteRef) -> None:
+        assert adapter.find_comment(created, "Checked by the conformance suite.") is None
         comment_id = adapter.comment(created, "Checked by the conformance suite.")
         assert comment_id
+        assert adapter.find_comment(created, "Checked by the conformance suite.") == comment_id
+        assert adapter.find_comment(created, "Checked by the conformance suite, again.") is None
         other = RemoteRef(system="other", id="42", key="OTHER-42", url="http://127.0.0.1:9/OTHER-42")
         adapter.link(created, other)
         adapter.link(created, other)  # linking twice must not create a second link

@@ -337,15 +337,27 @@ class JiraAdapter:
                 nonlocal attempts
                 attempts += 1
                 if attempts > 1:  # a lost answer must not become a second, identical comment
-                    page = self._http.get(client, f"issue/{ref.id}/comment", {"orderBy": "-created", "maxResults": 20})
-                    me = self.settings.user.casefold()
-                    for c in (page or {}).get("comments", []):
-                        author = str((c.get("author") or {}).get("emailAddress", "")).casefold()
-                        if c.get("body") == text and (not author or author == me):
-                            return str(c["id"])
+                    found = self._own_comment(client, ref, text)
+                    if found is not None:
+                        return found
                 return str(client.add_comment(ref.id, text, is_internal=internal).id)
 
             return self._http.call("comment", post)
+
+    def find_comment(self, ref: RemoteRef, text: str) -> str | None:
+        with self._counter.operation("find_comment"):
+            self.connect()
+            return self._http.call("find_comment", lambda client: self._own_comment(client, ref, text))
+
+    def _own_comment(self, client: JIRA, ref: RemoteRef, text: str) -> str | None:
+        """Among the 20 newest comments, one by this integration's user with exactly ``text``."""
+        page = self._http.get(client, f"issue/{ref.id}/comment", {"orderBy": "-created", "maxResults": 20})
+        me = self.settings.user.casefold()
+        for c in (page or {}).get("comments", []):
+            author = str((c.get("author") or {}).get("emailAddress", "")).casefold()
+            if c.get("body") == text and (not author or author == me):
+                return str(c["id"])
+        return None
 
     def link(self, ref: RemoteRef, other: RemoteRef) -> None:
         """A remote link with a stable ``globalId``: linking again updates the link in place."""

@@ -456,14 +456,28 @@ class ServiceNowAdapter:
                 raise RemoteError(self.name, "comment", 404, f"'{ref.id}' is not a ServiceNow sys_id")
             self.client.patch(self.table, ref.id, {field: text}, fields=["sys_id", "sys_mod_count"],
                               operation="comment", idempotent=False)
-            page = self.client.page("sys_journal_field",
-                                    query=f"element_id={ref.id}^element={field}^ORDERBYDESCsys_created_on",
-                                    fields=["sys_id", "value"], limit=20, operation="comment")
-            for row in page.rows:
-                if plain(row.get("value")) == text:
-                    return plain(row.get("sys_id"))
+            found = self._journal_entry(ref, text, "comment")
+            if found is not None:
+                return found
             raise RemoteError(self.name, "comment", 200, f"ServiceNow answered 200 but no {field} entry with the "
                               f"text appears on {ref.key} ({field} may not be a journal field)")
+
+    def find_comment(self, ref: RemoteRef, text: str) -> str | None:
+        with self._op("find_comment"):
+            if not is_sys_id(ref.id):
+                raise RemoteError(self.name, "find_comment", 404, f"'{ref.id}' is not a ServiceNow sys_id")
+            return self._journal_entry(ref, text, "find_comment")
+
+    def _journal_entry(self, ref: RemoteRef, text: str, operation: str) -> str | None:
+        """Among the record's 20 newest journal entries in the comment field, one with exactly ``text``."""
+        field = self.record_settings.comment_field
+        page = self.client.page("sys_journal_field",
+                                query=f"element_id={ref.id}^element={field}^ORDERBYDESCsys_created_on",
+                                fields=["sys_id", "value"], limit=20, operation=operation)
+        for row in page.rows:
+            if plain(row.get("value")) == text:
+                return plain(row.get("sys_id"))
+        return None
 
     def link(self, ref: RemoteRef, other: RemoteRef) -> None:
         """Record the other system's key and name in the correlation fields; writes only what differs."""

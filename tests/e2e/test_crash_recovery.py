@@ -17,15 +17,11 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -34,10 +30,7 @@ from typing import Any
 import pytest
 import requests
 import yaml
-from chgsync_jira.adapter import JiraAdapter
-from chgsync_jira.adapter import from_settings as jira_adapter
 from chgsync_jira.emulator import JiraEmulator
-from chgsync_jira.wire import to_wire
 from chgsync_servicenow.emulator import ServiceNowEmulator
 from sqlalchemy import func, select
 
@@ -52,13 +45,11 @@ from chgsync.testing.samples import sample_change
 
 from .conftest import WEBHOOK_SECRET as STEPPED_SECRET
 from .conftest import Clock, World, daemon_config, environ_for, make_plugins
+from .processes import PERSON, DaemonProcess, Person, free_port, wait_for
 
 pytestmark = pytest.mark.slow
 
-CHGSYNC = Path(sys.executable).with_name("chgsync")  # the command installed beside the Python running the tests
 WEBHOOK_SECRET = "crash-webhook-secret"
-PERSON = {"email": "pat.person@example.com", "displayName": "Pat Person", "token": "pat-person-token",
-          "timeZone": "UTC"}
 WALK = happy_path(ChangeType.NORMAL)[1:]  # cab_review, approved, scheduled, implementing, implemented, closed
 MOVES = 500
 CHANGES = -(-MOVES // len(WALK))  # 84 changes walked Draft → Closed: 504 moves
@@ -76,84 +67,6 @@ POLICY = {
     "cab": {"required": {"normal": {"low": [], "medium": [], "high": []}}},
     "validation_points": [],  # closing as successful asks for no post-implementation checks first
 }
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on now: the daemon's, chosen before webhooks are subscribed."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(what: str, condition: Callable[[], list[str]], timeout: float, every: float = 0.2) -> None:
-    """Poll ``condition`` (the problems still outstanding) until it has none; fail listing them."""
-    deadline = time.monotonic() + timeout
-    while True:
-        problems = condition()
-        if not problems:
-            return
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not reached within {timeout:.0f} s:\n  - " + "\n  - ".join(problems))
-        time.sleep(every)
-
-
-# -- the daemon as a process ---------------------------------------------------------------------------
-class DaemonProcess:
-    """``chgsync daemon`` in a subprocess, started, killed and restarted on the same config and port."""
-
-    def __init__(self, config: Path, port: int, env: dict[str, str], logs: Path) -> None:
-        self.config = config
-        self.url = f"http://127.0.0.1:{port}"
-        self.env = env
-        self.logs = logs
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.runs = 0
-
-    @property
-    def log_file(self) -> Path:
-        return self.logs / f"daemon-{self.runs}.log"
-
-    def start(self, timeout: float = 60.0) -> None:
-        self.runs += 1
-        with self.log_file.open("wb") as out:
-            self.proc = subprocess.Popen([str(CHGSYNC), "daemon", "--config", str(self.config), "--log-format", "text"],
-                                         env=self.env, stdout=out, stderr=subprocess.STDOUT)
-        wait_for("the daemon answering /readyz", self._not_ready, timeout, every=0.05)
-
-    def _not_ready(self) -> list[str]:
-        assert self.proc is not None
-        if self.proc.poll() is not None:
-            pytest.fail(f"the daemon exited with {self.proc.returncode}:\n{self.tail()}")
-        try:
-            r = requests.get(f"{self.url}/readyz", timeout=2)
-        except requests.RequestException as exc:
-            return [f"{self.url}/readyz: {exc}"]
-        return [] if r.status_code == 200 else [f"/readyz answered {r.status_code}: {r.text}"]
-
-    @property
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown code runs, exactly as when the machine or the OOM killer takes it."""
-        assert self.proc is not None
-        self.proc.kill()
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        """SIGTERM (finish in-hand work and exit); SIGKILL if it does not exit in time."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
-
-    def tail(self, lines: int = 40) -> str:
-        text = self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
 
 
 def write_config(directory: Path, store_url: str, port: int, jira: JiraEmulator, sn: ServiceNowEmulator,
@@ -188,94 +101,6 @@ def daemon_for(store_url: str, directory: Path, jira: JiraEmulator, sn: ServiceN
     jira.webhooks.subscribe(f"{daemon.url}/webhooks/jira", secret=WEBHOOK_SECRET)
     sn.webhooks.subscribe(f"{daemon.url}/webhooks/servicenow", secret=WEBHOOK_SECRET)
     return daemon
-
-
-# -- a person working in Jira --------------------------------------------------------------------------
-@dataclass
-class Person:
-    """Someone using Jira with an account of their own, so their requests are told apart from chgsync's.
-
-    The forms they fill in are encoded with the Jira adapter's pure ``encode_fields`` (no I/O), so the
-    values are what Jira's UI would send for those fields; statuses and the Change stage come from
-    the mapping file, as the workflow's documentation would tell a person which status means what.
-    """
-
-    jira: JiraEmulator
-    session: requests.Session = field(default_factory=requests.Session)
-    transitions: int = 0
-
-    def __post_init__(self) -> None:
-        self.session.auth = (PERSON["email"], PERSON["token"])
-        self.session.trust_env = False
-        self.forms: JiraAdapter = jira_adapter({"url": self.jira.base_url, "user": PERSON["email"],
-                                                "token": PERSON["token"]})
-
-    @property
-    def api(self) -> str:
-        return f"{self.jira.base_url}/rest/api/2"
-
-    def create(self, change: Change) -> str:
-        fields = self.forms.encode_fields(change)
-        id_field = self.forms.mapping.field("id")
-        assert id_field is not None
-        fields.pop(id_field.remote, None)  # people do not make up change IDs: chgsync assigns one
-        fields.update(project={"key": "CHG"}, issuetype={"name": "Change"})
-        r = self.session.post(f"{self.api}/issue", json={"fields": fields}, timeout=10)
-        assert r.status_code == 201, r.text
-        return str(r.json()["key"])
-
-    def edit(self, key: str, change: Change, paths: list[str]) -> None:
-        r = self.session.put(f"{self.api}/issue/{key}", json={"fields": self.forms.encode_fields(change, paths)},
-                             timeout=10)
-        assert r.status_code == 204, r.text
-
-    def set_stage(self, key: str, state: State) -> None:
-        """Pick the Change stage that, with the current status, means ``state`` (JSM has no status for it)."""
-        remote = self.forms.mapping.states[state].remote
-        body = {fid: to_wire(shape, remote[fid]) for fid, shape in self.forms.record_config.state_fields.items()
-                if fid in remote}
-        assert body, f"{state} has no Change stage in the mapping"
-        r = self.session.put(f"{self.api}/issue/{key}", json={"fields": body}, timeout=10)
-        assert r.status_code == 204, r.text
-
-    def transition(self, key: str, to_status: str) -> None:
-        """Click the transition leading to ``to_status`` (Jira adds the resolution its screen defaults to)."""
-        r = self.session.get(f"{self.api}/issue/{key}/transitions", timeout=10)
-        options = [t for t in r.json()["transitions"] if t["to"]["name"] == to_status]
-        assert options, f"{key}: no transition to {to_status}"
-        r = self.session.post(f"{self.api}/issue/{key}/transitions", json={"transition": {"id": options[0]["id"]}},
-                              timeout=10)
-        assert r.status_code == 204, r.text
-        self.transitions += 1
-
-    def status_for(self, state: State) -> str:
-        return str(self.forms.mapping.states[state].remote[self.forms.mapping.status_field])
-
-    def move(self, key: str, change: Change, target: State) -> Change:
-        """Make one canonical move in Jira the way a person does it; returns the change as now filled in."""
-        now = datetime.now(UTC).replace(second=0, microsecond=0)
-        if target == State.CAB_REVIEW:  # submit, then the peer reviewer passes it on to the CAB
-            self.transition(key, "Peer review")
-            self.transition(key, self.status_for(State.CAB_REVIEW))
-        elif target == State.SCHEDULED:
-            self.set_stage(key, State.SCHEDULED)
-        elif target == State.IMPLEMENTED:  # the outcome and actual times first: Implemented asks for them
-            change = change.model_copy(update={
-                "outcome": "successful",
-                "schedule": change.schedule.model_copy(update={"actual_start": now - timedelta(minutes=30),
-                                                               "actual_end": now})})
-            self.edit(key, change, ["outcome", "schedule.actual_start", "schedule.actual_end"])
-            self.transition(key, self.status_for(State.IMPLEMENTED))
-        elif target == State.CLOSED:  # close notes, then the stage that marks the review done
-            change = change.model_copy(update={"close_notes": f"{change.title}: done, verified, no incidents."})
-            self.edit(key, change, ["close_notes"])
-            self.set_stage(key, State.CLOSED)
-        else:
-            self.transition(key, self.status_for(target))
-        return change
-
-    def state_in_jira(self, key: str) -> State:
-        return self.forms.get(key).change.state
 
 
 # -- reading the outcome -------------------------------------------------------------------------------

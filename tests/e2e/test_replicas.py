@@ -20,27 +20,18 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 import yaml
-from chgsync_jira.adapter import JiraAdapter
-from chgsync_jira.adapter import from_settings as jira_adapter
 from chgsync_jira.emulator import JiraEmulator
-from chgsync_jira.wire import to_wire
 from chgsync_servicenow.emulator import ServiceNowEmulator
 from sqlalchemy import func, select
 
@@ -51,12 +42,11 @@ from chgsync.store import schema as tables
 from chgsync.testing.databases import postgres_schema_url
 from chgsync.testing.samples import sample_change
 
+from .processes import PERSON, DaemonProcess, Person, free_port, wait_for
+
 pytestmark = pytest.mark.slow
 
-CHGSYNC = Path(sys.executable).parent / "chgsync"
 WEBHOOK_SECRET = "replicas-webhook-secret"
-PERSON = {"email": "pat.person@example.com", "displayName": "Pat Person", "token": "pat-person-token",
-          "timeZone": "UTC"}
 # cab_review, approved, scheduled, implementing, implemented: closing is left out, as it waits for the
 # post-implementation validation points (days later), which is the scheduler's story, not this one.
 WALK = happy_path(ChangeType.NORMAL)[1:-1]
@@ -74,39 +64,17 @@ POLICY = {  # moves are made now, in real time: no windows, no notice, no CAB ro
 }
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(what: str, condition: Callable[[], list[str]], timeout: float, every: float = 0.2) -> None:
-    """Poll ``condition`` (the problems still outstanding) until it has none; fail listing them."""
-    deadline = time.monotonic() + timeout
-    while True:
-        problems = condition()
-        if not problems:
-            return
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not reached within {timeout:.0f} s:\n  - " + "\n  - ".join(problems))
-        time.sleep(every)
-
-
 # -- the replicas --------------------------------------------------------------------------------------
-class Replica:
-    """One ``chgsync daemon`` process; its worker id (hostname-pid-random) is found by its pid."""
+class Replica(DaemonProcess):
+    """One replica: a ``chgsync daemon`` process with a config of its own on a port of its own."""
 
     def __init__(self, name: str, directory: Path, store_url: str, jira: JiraEmulator, sn: ServiceNowEmulator,
                  env: dict[str, str]) -> None:
-        self.name = name
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = env
-        self.log_file = directory / f"{name}.log"
-        self.config = directory / f"{name}.yaml"
-        self.config.write_text(yaml.safe_dump({
+        port = free_port()
+        config = directory / f"{name}.yaml"
+        config.write_text(yaml.safe_dump({
             "store": store_url,
-            "listen": {"host": "127.0.0.1", "port": self.port},
+            "listen": {"host": "127.0.0.1", "port": port},
             "policy": "policy.yaml",
             "poll_interval": "PT2S",
             "worker_interval": "PT0.05S",
@@ -118,135 +86,8 @@ class Replica:
                                "webhook_secret_env": "REPLICA_WEBHOOK_SECRET"},
             },
         }))
-        self.proc: subprocess.Popen[bytes] | None = None
+        super().__init__(config, port, env, directory, name=f"replica-{name}")
         self.subscriptions: list[tuple[Any, str]] = []
-
-    def start(self) -> None:
-        with self.log_file.open("wb") as out:
-            self.proc = subprocess.Popen([str(CHGSYNC), "daemon", "--config", str(self.config), "--log-format",
-                                          "text"], env=self.env, stdout=out, stderr=subprocess.STDOUT)
-        wait_for(f"replica {self.name} answering /readyz", self._not_ready, 60, every=0.05)
-
-    def _not_ready(self) -> list[str]:
-        assert self.proc is not None
-        if self.proc.poll() is not None:
-            pytest.fail(f"replica {self.name} exited with {self.proc.returncode}:\n{self.tail()}")
-        try:
-            r = requests.get(f"{self.url}/readyz", timeout=2)
-        except requests.RequestException as exc:
-            return [f"{self.url}/readyz: {exc}"]
-        return [] if r.status_code == 200 else [f"/readyz answered {r.status_code}: {r.text}"]
-
-    @property
-    def worker_marker(self) -> str:
-        assert self.proc is not None
-        return f"-{self.proc.pid}-"
-
-    def holds(self, holder: str | None) -> bool:
-        return holder is not None and self.worker_marker in holder
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.kill()
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
-
-    def metric(self, name: str, **labels: str) -> float:
-        from prometheus_client.parser import text_string_to_metric_families
-
-        text = requests.get(f"{self.url}/metrics", timeout=10).text
-        return sum(s.value for fam in text_string_to_metric_families(text) for s in fam.samples
-                   if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
-
-    def tail(self, lines: int = 40) -> str:
-        text = self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
-
-
-# -- a person working in Jira --------------------------------------------------------------------------
-@dataclass
-class Person:
-    """Someone using Jira with an account of their own, so their requests are told apart from chgsync's."""
-
-    jira: JiraEmulator
-    session: requests.Session = field(default_factory=requests.Session)
-    transitions: int = 0
-
-    def __post_init__(self) -> None:
-        self.session.auth = (PERSON["email"], PERSON["token"])
-        self.session.trust_env = False
-        self.forms: JiraAdapter = jira_adapter({"url": self.jira.base_url, "user": PERSON["email"],
-                                                "token": PERSON["token"]})
-
-    @property
-    def api(self) -> str:
-        return f"{self.jira.base_url}/rest/api/2"
-
-    def create(self, change: Change) -> str:
-        fields = self.forms.encode_fields(change)
-        id_field = self.forms.mapping.field("id")
-        assert id_field is not None
-        fields.pop(id_field.remote, None)  # people do not make up change IDs: chgsync assigns one
-        fields.update(project={"key": "CHG"}, issuetype={"name": "Change"})
-        r = self.session.post(f"{self.api}/issue", json={"fields": fields}, timeout=10)
-        assert r.status_code == 201, r.text
-        return str(r.json()["key"])
-
-    def edit(self, key: str, change: Change, paths: list[str]) -> None:
-        r = self.session.put(f"{self.api}/issue/{key}", json={"fields": self.forms.encode_fields(change, paths)},
-                             timeout=10)
-        assert r.status_code == 204, r.text
-
-    def set_stage(self, key: str, state: State) -> None:
-        remote = self.forms.mapping.states[state].remote
-        body = {fid: to_wire(shape, remote[fid]) for fid, shape in self.forms.record_config.state_fields.items()
-                if fid in remote}
-        r = self.session.put(f"{self.api}/issue/{key}", json={"fields": body}, timeout=10)
-        assert r.status_code == 204, r.text
-
-    def status(self, key: str) -> str:
-        r = self.session.get(f"{self.api}/issue/{key}", params={"fields": "status"}, timeout=10)
-        return str(r.json()["fields"]["status"]["name"])
-
-    def transition(self, key: str, to_status: str) -> None:
-        r = self.session.get(f"{self.api}/issue/{key}/transitions", timeout=10)
-        options = [t for t in r.json()["transitions"] if t["to"]["name"] == to_status]
-        assert options, f"{key}: no transition to {to_status} from {self.status(key)}"
-        r = self.session.post(f"{self.api}/issue/{key}/transitions", json={"transition": {"id": options[0]["id"]}},
-                              timeout=10)
-        assert r.status_code == 204, r.text
-        self.transitions += 1
-
-    def status_for(self, state: State) -> str:
-        return str(self.forms.mapping.states[state].remote[self.forms.mapping.status_field])
-
-    def move(self, key: str, change: Change, target: State) -> Change:
-        """One canonical move made the way a person makes it in Jira; returns the change as now filled in."""
-        now = datetime.now(UTC).replace(second=0, microsecond=0)
-        if target == State.CAB_REVIEW:  # submit, then the peer reviewer passes it on to the CAB
-            self.transition(key, "Peer review")
-            self.transition(key, self.status_for(State.CAB_REVIEW))
-        elif target == State.SCHEDULED:
-            self.set_stage(key, State.SCHEDULED)
-        elif target == State.IMPLEMENTED:
-            change = change.model_copy(update={
-                "outcome": "successful",
-                "schedule": change.schedule.model_copy(update={"actual_start": now - timedelta(minutes=30),
-                                                               "actual_end": now})})
-            self.edit(key, change, ["outcome", "schedule.actual_start", "schedule.actual_end"])
-            self.transition(key, self.status_for(State.IMPLEMENTED))
-        else:
-            self.transition(key, self.status_for(target))
-        return change
 
 
 # -- the burst -----------------------------------------------------------------------------------------

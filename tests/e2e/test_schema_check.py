@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,13 +21,7 @@ from sqlalchemy import create_engine, text
 from chgsync.store import Store
 from chgsync.store.migrate import alembic_config, current_revision, head_revision
 
-CHGSYNC = Path(sys.executable).parent / "chgsync"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from .processes import CHGSYNC, free_port
 
 
 def engine_for(store_url: str):  # type: ignore[no-untyped-def]

@@ -11,10 +11,11 @@ tools with a workflow graph, the transitions that exist.
 from __future__ import annotations
 
 import enum
+import types
 import typing
 from collections import deque
-from collections.abc import Iterator, Mapping as MappingABC
-
+from collections.abc import Iterator
+from collections.abc import Mapping as MappingABC
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from .lifecycle import State
 from .model import Change
 
 Owner = str  # "core", "both", or an adapter name
+USER = "user"  # remote_type of a person: an e-mail address in chgsync, a user reference in the tool
 
 
 class MappingModel(BaseModel):
@@ -57,6 +59,16 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+def _is_text(annotation: Any) -> bool:
+    """A plain text field (``str``, ``str | None``, a constrained ``str``), not a list or a model."""
+    if annotation is str:
+        return True
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _is_text(typing.get_args(annotation)[0])
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    return typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1 and _is_text(args[0])
+
+
 def _enum_in(annotation: Any) -> type[enum.Enum] | None:
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         return annotation
@@ -75,7 +87,9 @@ class FieldMap(MappingModel):
     read_as: dict[str, str] | None = Field(
         None, description="For a remote value several canonical values share (a tool with fewer choices): "
         "the canonical value it reads back as. Makes the mapping lossy for the others, on purpose.")
-    remote_type: str | None = Field(None, description="Wire shape hint for the adapter (option, datetime, adf...).")
+    remote_type: str | None = Field(
+        None, description="Wire shape hint for the adapter (option, datetime, adf...). `user`: a person, held in "
+        "chgsync as an e-mail address and in the tool as its own user reference, which each adapter resolves.")
     owner: Owner = Field("both", description="Who may write it: core, both, or one adapter's name.")
 
     @field_validator("canonical")
@@ -101,7 +115,8 @@ class FieldMap(MappingModel):
                 members = {str(m.value) for m in enum_type}
                 unknown = sorted(set(self.values) - members)
                 if unknown:
-                    raise ValueError(f"values {unknown} are not {enum_type.__name__} members ({', '.join(sorted(members))})")
+                    raise ValueError(f"values {unknown} are not {enum_type.__name__} members "
+                                     f"({', '.join(sorted(members))})")
                 missing = sorted(members - set(self.values))
                 if missing:
                     raise ValueError(f"values must map every {enum_type.__name__} member; missing {missing}")
@@ -119,6 +134,23 @@ class FieldMap(MappingModel):
         elif self.read_as is not None:
             raise ValueError("'read_as' belongs to enum fields (codec: enum) only")
         return self
+
+    @model_validator(mode="after")
+    def _user_field(self) -> FieldMap:
+        # A person is one e-mail address; compositions or enumerations of people are not lookups.
+        if self.remote_type == USER:
+            if self.codec != "text":
+                raise ValueError(f"a user field (remote_type: user) holds one e-mail address as text; "
+                                 f"codec must be text, not {self.codec!r}")
+            if not _is_text(_annotation_at(self.canonical)):
+                raise ValueError(f"a user field (remote_type: user) needs a canonical text field such as "
+                                 f"implementer or requester; {self.canonical!r} is not text")
+        return self
+
+    @property
+    def is_user(self) -> bool:
+        """A person: an e-mail address in chgsync, the tool's own user reference on the wire."""
+        return self.remote_type == USER
 
     def read_back(self, raw: Any) -> Any:
         """The canonical value of an enum's remote value; ``read_as`` settles values several share."""

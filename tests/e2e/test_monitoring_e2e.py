@@ -241,7 +241,7 @@ def test_a_change_is_marked_correlated_and_flagged_through_real_monitoring(
     assert daemon_metric(world, "chgsync_rollback_trigger_evaluations_total", result="holds") >= 2
     assert daemon_metric(world, "chgsync_rollback_trigger_evaluations_total", result="unknown") == 0
     [recommended] = [n for n in m.recorders.recorder.sent if n.event == "rollback_recommended"]
-    assert recommended.severity == "critical"  # its addressee: see the xfail test below
+    assert recommended.severity == "critical"  # its addressee: test_the_recommendation_is_addressed_to_the_implementer
     assert recommended.text.startswith(f'Rollback recommended for change {change_id} (Deploy checkout 4.3.0): '
                                        f'its rollback trigger "{TRIGGER}" holds: {RATIO} > 0.05 held for')
     [audit] = [a for a in world.daemon.store.audit_trail(change_id) if a["action"] == "rollback_recommended"]
@@ -293,13 +293,11 @@ def test_a_healthy_trigger_recommends_nothing(stage: Callable[..., Monitored]) -
         assert not [c for c in notes if c.startswith("Rollback recommended")]
 
 
-@pytest.mark.xfail(strict=True, reason="Neither shipped mapping carries implementer (or requester), so a change born "
-                   "in Jira has none and the recommendation is addressed to no one; remove this mark once one does.")
 def test_the_recommendation_is_addressed_to_the_implementer(stage: Callable[..., Monitored]) -> None:
     m = stage(errors_rise=True)
     implement(m.world, m.start)
     with m.world.daemon.store.begin() as conn:
         [change] = m.world.daemon.store.list_changes(conn)
-    assert change.implementer == IMPLEMENTER  # the plan named one; the Jira issue had no field for it
+    assert change.implementer == IMPLEMENTER  # the plan named one; it travelled as the Jira assignee
     [recommended] = [n for n in m.recorders.recorder.sent if n.event == "rollback_recommended"]
     assert IMPLEMENTER in recommended.recipients

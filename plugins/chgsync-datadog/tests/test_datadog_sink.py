@@ -11,9 +11,9 @@ from chgsync_datadog.sink import DatadogSink, deployment_id, from_settings
 from chgsync_datadog.standin import DatadogStandIn
 from werkzeug.wrappers import Request, Response
 
-from chgsync.errors import ConfigError, RateLimited, RemoteError
+from chgsync.errors import RateLimited, RemoteError
 from chgsync.markers import DeployMarker, MarkerPhase, MarkerSink
-from chgsync.plugins import Plugins
+from chgsync.testing import assert_registers, config_problem
 
 MakeSink = Callable[..., DatadogSink]
 MakeMarker = Callable[..., DeployMarker]
@@ -204,18 +204,18 @@ def test_dora_can_be_switched_off(standin: DatadogStandIn, make_sink: MakeSink, 
     ({"api_key": "  "}, "api_key"),
 ])
 def test_bad_settings_name_the_setting(settings: dict[str, Any], field: str) -> None:
-    with pytest.raises(ConfigError) as err:
-        from_settings(settings)
-    assert [p.field for p in err.value.problems] == [field]
-    assert "datadog marker sink" in str(err.value)
+    config_problem(lambda: from_settings(settings), field=field, component="datadog marker sink")
+
+
+def test_api_key_env_is_read_when_the_sink_is_built_outside_the_daemon() -> None:
+    sink = from_settings({"api_key_env": "DD_API_KEY"}, environ={"DD_API_KEY": "0123456789abcdef"})
+    assert sink.settings.api_key == "0123456789abcdef"
+    config_problem(lambda: from_settings({"api_key_env": "DD_API_KEY"}, environ={}), field="api_key_env",
+                   says="it should hold a Datadog API key", component="datadog marker sink")
 
 
 def test_registered_as_marker_sink_and_emulator() -> None:
     from chgsync_datadog import plugin
 
-    plugins = Plugins(load_entrypoints=False)
-    plugins.register(plugin, name="datadog")
-
-    assert plugins.marker_sinks()["datadog"].plugin == "datadog"
-    emulator = plugins.emulators()["datadog"].factory(secret="abc")
-    assert isinstance(emulator, DatadogStandIn) and emulator.secret == "abc"
+    plugins = assert_registers(plugin, marker_sinks=["datadog"], emulators=["datadog"])
+    assert isinstance(plugins.emulators()["datadog"].factory(), DatadogStandIn)

@@ -12,7 +12,7 @@ from chgsync_email.testing import SmtpSink
 
 from chgsync.daemon.config import resolve
 from chgsync.notify import Notification
-from chgsync.plugins import Plugins
+from chgsync.testing import assert_registers
 
 from .conftest import SENDER, WHEN
 
@@ -143,7 +143,5 @@ def test_starttls_against_a_server_without_it_is_a_configuration_problem(
 def test_the_plugin_registers_the_email_notifier() -> None:
     from chgsync_email import plugin
 
-    plugins = Plugins(load_entrypoints=False)
-    plugins.register(plugin, "email")
-    found = plugins.notifiers()["email"]
-    assert found.factory is create and found.plugin == "email"
+    plugins = assert_registers(plugin, notifiers=["email"])
+    assert plugins.notifiers()["email"].factory is create

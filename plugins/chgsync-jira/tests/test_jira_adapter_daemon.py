@@ -69,3 +69,35 @@ def test_a_change_made_in_jira_is_adopted_and_its_move_judged(jira_emulator: Jir
     assert stored is not None and stored[0].state.value == "cab_review"
     status = session.get(f"{jira_emulator.base_url}/rest/api/2/issue/{key}").json()["fields"]["status"]["name"]
     assert status == "Peer review"  # Peer review reads as CAB review: nothing to correct in Jira
+
+
+def test_a_reassignment_in_jira_changes_the_implementer(jira_emulator: JiraEmulator, daemon: Daemon) -> None:
+    """People pick the Assignee in Jira; the change's implementer follows, by e-mail address."""
+    offline = from_settings({"url": jira_emulator.base_url})
+    fields = {k: v for k, v in offline.encode_fields(sample_change("normal")).items() if v not in (None, [])}
+    del fields["customfield_10062"]
+
+    def account(email: str) -> str:
+        user = jira_emulator.site.user_by_email(email)
+        assert user is not None
+        return user.account_id
+
+    session = jira_emulator.session()
+    created = session.post(f"{jira_emulator.base_url}/rest/api/2/issue", json={"fields": {
+        "project": {"key": "CHG"}, "issuetype": {"name": "Change"}, **fields,
+        "assignee": {"accountId": account("sam@example.com")}}})
+    key = created.json()["key"]
+    settle(jira_emulator, daemon)
+    with daemon.store.begin() as conn:
+        [change] = daemon.store.list_changes(conn)
+    assert change.implementer == "sam@example.com"
+    assert change.requester == jira_emulator.user  # Jira's Reporter: whoever created the issue
+
+    session.put(f"{jira_emulator.base_url}/rest/api/2/issue/{key}/assignee",
+                json={"accountId": account("priya.shah@example.com")})
+    settle(jira_emulator, daemon)
+    with daemon.store.begin() as conn:
+        [change] = daemon.store.list_changes(conn)
+    assert change.implementer == "priya.shah@example.com"
+    updated = [o for _, o in daemon.outcomes if o.action == "updated"]
+    assert [o.accepted_fields for o in updated] == [["implementer"]]

@@ -150,7 +150,7 @@ def test_operations_cost_what_they_should(jira_emulator: JiraEmulator, make_adap
     list(adapter.fetch_changed(None))
     list(adapter.fetch_changed(change.schedule.planned_start))
     assert dict(adapter.calls) == {
-        "create": 2,         # POST, GET
+        "create": 2 + 2,     # a user search for each person (requester, implementer), POST, GET
         "get": 1,
         "update": 2,         # PUT, GET
         "comment": 1,

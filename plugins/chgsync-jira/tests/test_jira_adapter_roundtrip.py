@@ -4,6 +4,9 @@ every mapped field, for each shipped Jira mapping. Pure (no server), with one re
 The strategies generate what the model allows *and Jira can hold*: a summary is one line of at most
 255 characters, times have millisecond precision, and empty text is no value. They are
 those of :mod:`chgsync.testing.strategies`, narrowed below where Jira holds less.
+
+People go out as account ids, which takes a user search: the pure tests give every address an
+account through a stand-in directory, and Jira's user objects (with the address) come back.
 """
 
 from __future__ import annotations
@@ -39,10 +42,26 @@ jira_changes = changes(times=moments(timedelta(milliseconds=1)), parts={
 })
 
 
+ACCOUNT = "acct:"
+
+
+def account_of(email: str) -> str:
+    """The stand-in directory: every address has an account, whose id gives the address back."""
+    return ACCOUNT + email
+
+
 def as_read(adapter: JiraAdapter, sent: dict[str, Any], key: str = "CHG-1") -> dict[str, Any]:
-    """An issue carrying exactly the sent fields (plus the status Jira adds): what normalize reads."""
+    """An issue carrying exactly the sent fields (plus the status Jira adds): what normalize reads.
+
+    A person comes back as Jira's user object, with the address.
+    """
     status = adapter.mapping.status_of(next(iter(adapter.mapping.states)))
-    return {"id": "10001", "key": key, "fields": {**sent, "status": {"id": "1", "name": status}}}
+    fields = dict(sent)
+    for f in adapter.wire.user_fields():
+        if isinstance(fields.get(f.remote), dict):
+            account = fields[f.remote]["accountId"]
+            fields[f.remote] = {"accountId": account, "emailAddress": account[len(ACCOUNT):], "active": True}
+    return {"id": "10001", "key": key, "fields": {**fields, "status": {"id": "1", "name": status}}}
 
 
 @pytest.mark.parametrize("name", MAPPINGS)
@@ -50,7 +69,7 @@ def as_read(adapter: JiraAdapter, sent: dict[str, Any], key: str = "CHG-1") -> d
 @given(change=jira_changes)
 def test_canonical_to_sent_json_to_canonical_is_the_identity(name: str, change: Change) -> None:
     adapter = ADAPTERS[name]
-    sent = adapter.encode_fields(change)
+    sent = adapter.encode_fields(change, users=account_of)
     assert set(sent) >= {f.remote for f in adapter.mapping.fields}
     back = adapter.normalize(as_read(adapter, sent))
     assert mapped_view(adapter, back) == mapped_view(adapter, change)
@@ -71,6 +90,11 @@ def test_the_wire_shapes_are_jiras(name: str) -> None:
     assert sent["customfield_10040"] == {"value": "Normal"}
     assert sent["customfield_10045"] == "2026-12-08T02:00:00.123+0000"  # UTC, milliseconds, no colon
     assert sent["customfield_10046"] is None  # unset: null clears the field
+    assert sent["assignee"] is None and sent["reporter"] is None  # no one: null (unassigned)
+    with_sam = change.model_copy(update={"implementer": "sam@example.com"})
+    assert adapter.encode_fields(with_sam, users=account_of)["assignee"] == {"accountId": "acct:sam@example.com"}
+    assert "assignee" not in adapter.encode_fields(with_sam)  # no directory to look Sam up: left out
+    assert "assignee" not in adapter.encode_fields(with_sam, users=lambda _: None)  # no account: left out
     labels = "customfield_10051" if name == "jira-service-management" else "labels"
     assert sent[labels] == ["orders%20db", "100%25"]  # labels cannot hold spaces
     if name == "jira-service-management":
@@ -105,6 +129,8 @@ AWKWARD = {
     "cab": {"approvals": [{"role": "change_manager", "approver": "cam@example.com", "decision": "approve",
                            "reason": "Low risk — rehearsed", "at": "2026-03-20T10:00:00Z"}]},
     "close_notes": "Done.\nOne retry needed.",
+    "requester": "dana@example.com",
+    "implementer": "sam@example.com",
 }
 
 

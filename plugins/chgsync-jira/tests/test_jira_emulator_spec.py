@@ -55,13 +55,17 @@ def test_every_route_answers_as_the_description_says(app_emulator: JiraEmulator,
     call("GET", f"{api}/user", params={"accountId": me["accountId"]})
     call("GET", f"{api}/user", 404, params={"accountId": "nobody"})
     call("GET", f"{api}/user/search", params={"query": "alex"})
+    [sam] = call("GET", f"{api}/user/search", params={"query": "sam@example.com"}).json()
+    [dana] = call("GET", f"{api}/user/search", params={"query": "dana@example.com", "maxResults": 5}).json()
+    assert (sam["displayName"], sam["emailAddress"]) == ("Sam Okafor", "sam@example.com")
     call("GET", f"{api}/field")
     call("GET", f"{api}/project")
     call("GET", f"{api}/project/search", params={"maxResults": 1})
     call("GET", f"{api}/project/CHG", params={"expand": "issueTypes"})
     call("GET", f"{api}/project/NOPE", 404)
     call("GET", f"{api}/project/CHG/statuses")
-    read = call("POST", f"{api}/workflows", json={"projectAndIssueTypes": [{"projectId": "10000", "issueTypeId": "10002"}]})
+    read = call("POST", f"{api}/workflows",
+                json={"projectAndIssueTypes": [{"projectId": "10000", "issueTypeId": "10002"}]})
     assert [w["name"] for w in read.json()["workflows"]] == ["CHG: Change management workflow"]
     call("POST", f"{api}/workflows", 400, json={"workflowNames": "not a list"})
     call("GET", f"{api}/issuetype")
@@ -91,6 +95,8 @@ def test_every_route_answers_as_the_description_says(app_emulator: JiraEmulator,
         "customfield_10045": "2026-12-01T22:00:00.000+0000",
         "customfield_10052": [{"accountId": me["accountId"]}],
         "labels": ["db"],
+        "assignee": {"accountId": sam["accountId"]},
+        "reporter": {"accountId": dana["accountId"]},
     }
     key = call("POST", f"{api}/issue", 201, json={"fields": fields}).json()["key"]
     moved = call("POST", f"{api}/issue", 201, json={"fields": fields, "transition": {"id": "11"}}).json()
@@ -102,6 +108,9 @@ def test_every_route_answers_as_the_description_says(app_emulator: JiraEmulator,
         params={"expand": "names,schema,transitions,editmeta,changelog,renderedFields"},
     ).json()
     assert issue["fields"]["description"] == ADF
+    assert (issue["fields"]["assignee"]["accountId"], issue["fields"]["reporter"]["emailAddress"]) == (
+        sam["accountId"], "dana@example.com")
+    call("PUT", f"{api}/issue/{key}", 400, json={"fields": {"assignee": {"accountId": "nobody"}}})
     call("GET", f"{base}/rest/api/2/issue/{key}")
     call("GET", f"{api}/issue/CHG-999", 404)
     call("PUT", f"{api}/issue/{key}", 204, json={"fields": {"summary": "Fail over the primary database"}})
@@ -297,6 +306,26 @@ def test_requests_that_break_the_description_get_jiras_400(
     assert data["errorMessages"] or data["errors"]
 
 
+def test_a_hidden_address_is_left_out_but_still_found_by_search(spec: Any) -> None:
+    """A profile that hides its address: others read the user without ``emailAddress`` (the description
+    allows that), while a search for the whole address still finds them."""
+    seed = {"users": [{"email": "sam@example.com", "emailVisible": False}]}
+    with JiraEmulator(seed=seed) as emulator, emulator.session() as s:
+        api = f"{emulator.base_url}/rest/api/3"
+        [found] = spec.check(s.get(f"{api}/user/search", params={"query": "sam@example.com"})).json()
+        assert "emailAddress" not in found and found["displayName"] == "Sam Okafor"
+        user = spec.check(s.get(f"{api}/user", params={"accountId": found["accountId"]})).json()
+        assert "emailAddress" not in user
+        fields = {"project": {"key": "OPS"}, "issuetype": {"name": "Task"}, "summary": "Rotate keys",
+                  "assignee": {"accountId": found["accountId"]}}
+        key = spec.check(s.post(f"{api}/issue", json={"fields": fields})).json()["key"]
+        issue = spec.check(s.get(f"{api}/issue/{key}")).json()
+        assert issue["fields"]["assignee"]["accountId"] == found["accountId"]
+        assert "emailAddress" not in issue["fields"]["assignee"]
+        me = spec.check(s.get(f"{api}/myself")).json()
+        assert me["emailAddress"] == emulator.user  # people always see their own address
+
+
 @pytest.mark.parametrize(
     ("body", "errors"),
     [
@@ -340,6 +369,22 @@ def test_requests_that_break_the_description_get_jiras_400(
                 "description": "Operation value must be an Atlassian Document "
                 "(see the Atlassian Document Format)",
                 "customfield_10016": "Operation value must be a number.",
+            },
+        ),
+        (
+            {
+                "fields": {
+                    "project": {"key": "OPS"},
+                    "issuetype": {"name": "Task"},
+                    "summary": "x",
+                    "assignee": {"accountId": "5b10ac8d82e05b22cc7d4ef5"},
+                    "reporter": {"emailAddress": "dana@example.com"},
+                }
+            },
+            {
+                "assignee": "The user with account ID '5b10ac8d82e05b22cc7d4ef5' does not exist.",
+                "reporter": "Specify a valid value for Reporter: users are identified by 'accountId' on "
+                "Jira Cloud.",
             },
         ),
     ],

@@ -12,7 +12,7 @@ from chgsync_pagerduty.standin import PagerDutyStandIn
 
 from chgsync.daemon.config import resolve
 from chgsync.errors import ConfigError
-from chgsync.plugins import Plugins
+from chgsync.testing import assert_registers, config_problem
 
 KEY = "0123456789abcdef0123456789abcdef"
 OTHER = "fedcba9876543210fedcba9876543210"
@@ -77,24 +77,14 @@ def test_service_keys_come_from_the_environment() -> None:
 ])
 def test_bad_settings_are_config_errors_naming_the_field(settings: dict[str, Any], field: str,
                                                          words: str) -> None:
-    with pytest.raises(ConfigError) as err:
-        from_settings(settings, environ={})
-
-    [problem] = err.value.problems
-    assert problem.field == field
-    assert words in problem.message, problem.message
-    assert "pagerduty marker sink" in problem.message
-    for secret in (KEY, OTHER, "abc123", "R0123456789ABCDEF0123456789ABCDE"):
-        if field != "services.checkout":  # the type error for 7 quotes the 7
-            assert secret not in str(err.value)
+    config_problem(lambda: from_settings(settings, environ={}), field=field, says=words,
+                   component="pagerduty marker sink",
+                   hidden=[KEY, OTHER, "abc123", "R0123456789ABCDEF0123456789ABCDE"])
 
 
 def test_plugin_registers_the_sink_and_the_stand_in() -> None:
-    plugins = Plugins(load_entrypoints=False)
-    plugins.register(plugin, name="pagerduty")
+    plugins = assert_registers(plugin, marker_sinks=["pagerduty"], emulators=["pagerduty"])
 
-    sink_type = plugins.marker_sinks()["pagerduty"]
-    assert sink_type.plugin == "pagerduty"
-    assert isinstance(sink_type.factory({"routing_key": KEY}), PagerDutySink)
+    assert isinstance(plugins.marker_sinks()["pagerduty"].factory({"routing_key": KEY}), PagerDutySink)
     emulator = plugins.emulators()["pagerduty"].factory(secret=OTHER)
     assert isinstance(emulator, PagerDutyStandIn) and emulator.services == {OTHER: "Default Service"}

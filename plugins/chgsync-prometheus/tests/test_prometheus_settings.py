@@ -9,7 +9,7 @@ import pytest
 from chgsync_prometheus import backend, pushgateway
 
 from chgsync.errors import ConfigError
-from chgsync.plugins import Plugins
+from chgsync.testing import assert_registers, config_problem
 
 SINK = (pushgateway.from_settings, "http://gw:9091", "pushgateway marker sink")
 BACKEND = (backend.from_settings, "http://prometheus:9090", "prometheus metric backend")
@@ -35,11 +35,7 @@ def test_bad_settings_name_the_setting(component: tuple[Callable[..., Any], str,
     factory, url, name = component
     given = {k: v for k, v in {"url": url, **settings}.items() if v is not None}
 
-    with pytest.raises(ConfigError) as err:
-        factory(given)
-
-    assert [p.field for p in err.value.problems] == [field]
-    assert name in str(err.value)
+    config_problem(lambda: factory(given), field=field, component=name)
 
 
 def test_backend_takes_a_token_or_basic_auth_not_both() -> None:
@@ -50,8 +46,7 @@ def test_backend_takes_a_token_or_basic_auth_not_both() -> None:
 def test_registered_as_marker_sink_and_metric_backend() -> None:
     from chgsync_prometheus import plugin
 
-    plugins = Plugins(load_entrypoints=False)
-    plugins.register(plugin, name="prometheus")
+    plugins = assert_registers(plugin, marker_sinks=["pushgateway"], metric_backends=["prometheus"])
 
     assert plugins.marker_sinks()["pushgateway"].factory is pushgateway.from_settings
     assert plugins.metric_backends()["prometheus"].factory is backend.from_settings

@@ -73,7 +73,8 @@ def test_the_shipped_mapping_matches_the_instance(adapter: ServiceNowAdapter, em
     (('remote: {state: "0"}', 'remote: {state: "1"}'),
      ("states.implemented (state: 1): '1' is not a choice of change_request.state (choices: '-5', '-4', '-3', "
      "'-2', '-1', '0', '3', '4').")),
-    (('    via: ["-2"]', '    via: ["-9"]'), "states.implementing.via[0] (-9): '-9' is not a choice of change_request.state"),
+    (('    via: ["-2"]', '    via: ["-9"]'),
+     "states.implementing.via[0] (-9): '-9' is not a choice of change_request.state"),
     (("successful_with_issues: successful_issues", "successful_with_issues: successful_with_issues"),
      "fields[14] (outcome → close_code): 'successful_with_issues' is not a choice of change_request.close_code"),
     (("remote: description", "remote: requested_by"),
@@ -113,11 +114,13 @@ def test_inherited_fields_and_overridden_choices_follow_the_platform() -> None:
     ] + [{"name": "task", "element": e, "internal_type": t} for e, t in (
         ("state", "integer"), ("approval", "string"), ("work_start", "glide_date_time"),
         ("work_end", "glide_date_time"), ("work_notes", "journal_input"))] + [
+        {"name": "task", "element": "assigned_to", "internal_type": "reference", "reference": "sys_user"}] + [
         {"name": "change_request", "element": e, "internal_type": t} for e, t in (
             ("type", "string"), ("justification", "string"), ("implementation_plan", "string"),
             ("change_plan", "string"), ("risk_impact_analysis", "string"), ("backout_plan", "string"),
             ("test_plan", "string"), ("start_date", "glide_date_time"), ("end_date", "glide_date_time"),
-            ("close_code", "string"), ("risk", "integer"), ("u_chgsync_id", "string"))]
+            ("close_code", "string"), ("risk", "integer"), ("u_chgsync_id", "string"))] + [
+        {"name": "change_request", "element": "requested_by", "internal_type": "reference", "reference": "sys_user"}]
     choices = [{"name": "task", "element": "state", "value": v} for v in ("1", "2", "3", "4", "7")]
     choices += [{"name": "change_request", "element": "state", "value": v}
                 for v in ("-5", "-4", "-3", "-2", "-1", "0", "3", "4")]

@@ -142,7 +142,8 @@ def test_calls_are_counted_per_operation(adapter: ServiceNowAdapter, emulator: S
     next(records)
     adapter.get(ref)  # between two pages of a scan: counted as get, not fetch_changed
     list(records)
-    assert dict(adapter.calls) == {"create": 1, "update": 1, "move": 3, "comment": 2, "link": 2, "find": 1,
+    # create: a sys_user lookup for each person (requester, implementer), then the insert
+    assert dict(adapter.calls) == {"create": 2 + 1, "update": 1, "move": 3, "comment": 2, "link": 2, "find": 1,
                                    "fetch_changed": 1, "get": 1}
     assert sum(adapter.calls.values()) == len(emulator.requests)
 
@@ -238,5 +239,6 @@ def test_requests_send_raw_values_without_reference_links(adapter: ServiceNowAda
                                                           emulator: ServiceNowEmulator) -> None:
     emulator.requests.clear()
     adapter.create(sample_change(ChangeType.NORMAL, id="CHG-9", start=START))
-    (request,) = list(emulator.requests)
+    *lookups, request = list(emulator.requests)
+    assert [r.path for r in lookups] == ["/api/now/table/sys_user"] * 2  # the requester, the implementer
     assert "sysparm_display_value=false" in request.query and "sysparm_exclude_reference_link=true" in request.query

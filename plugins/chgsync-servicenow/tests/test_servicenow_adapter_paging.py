@@ -84,8 +84,8 @@ def test_client_list_follows_the_link_header(adapter: ServiceNowAdapter, emulato
     users = list(adapter.client.list("sys_user", query="ORDERBYuser_name", fields=["user_name"], page_size=3,
                                      operation="test"))
     names = [u["user_name"] for u in users]
-    assert names == sorted(names) and len(names) == 7
-    assert [r.query.split("sysparm_offset=")[1].split("&")[0] for r in emulator.requests] == ["0", "3", "6"]
+    assert names == sorted(names) and len(names) == 10
+    assert [r.query.split("sysparm_offset=")[1].split("&")[0] for r in emulator.requests] == ["0", "3", "6", "9"]
 
 
 @pytest.mark.parametrize(("header", "expected"), [

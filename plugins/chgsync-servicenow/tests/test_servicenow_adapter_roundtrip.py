@@ -2,11 +2,14 @@
 
 Pure property tests on the shipped mapping (no HTTP), one real-HTTP example, and the documented
 losses: a rolled-back outcome reads back as unsuccessful; times keep whole seconds; an empty
-description ("") reads back as none.
+description ("") reads back as none. People go out as sys_user sys_ids, which takes a lookup: the
+pure tests give every address a user through a stand-in directory, and the instance answers the
+reference with its dot-walked address, as a read asks for it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -32,12 +35,25 @@ outcomes = st.none() | st.sampled_from([o for o in Outcome if o != Outcome.ROLLE
 servicenow_changes = changes(times=moments(timedelta(seconds=1)), parts={"outcome": outcomes})
 
 
+PEOPLE: dict[str, str] = {}  # sys_id -> address, for every address the stand-in directory was asked about
+
+
+def sys_id_of(email: str) -> str:
+    """The stand-in directory: every address has a user."""
+    sys_id = hashlib.md5(email.encode()).hexdigest()
+    PEOPLE[sys_id] = email
+    return sys_id
+
+
 def stored(body: dict[str, str], **system: str) -> dict[str, str]:
-    """What the instance answers after storing ``body``: the same strings, plus its own fields."""
+    """What the instance answers after storing ``body``: the same strings, plus its own fields, and the
+    address of each user a reference names (``<field>.email``, as the adapter's reads ask for it)."""
     wire = json.loads(json.dumps(body))  # exactly what goes over the wire
     assert all(isinstance(v, str) for v in wire.values()), "the Table API takes strings"
+    walked = {f"{f.remote}.email": PEOPLE[wire[f.remote]] for f in OFFLINE.mapping.fields
+              if f.is_user and wire.get(f.remote)}
     return {"sys_id": "f" * 32, "number": "CHG0030001", "state": "-5", "sys_mod_count": "0",
-            "sys_updated_on": "2026-11-26 10:00:00", **wire, **system}
+            "sys_updated_on": "2026-11-26 10:00:00", **wire, **walked, **system}
 
 
 def assert_same_on_mapped_fields(adapter: ServiceNowAdapter, back: Change, change: Change) -> None:
@@ -48,7 +64,7 @@ def assert_same_on_mapped_fields(adapter: ServiceNowAdapter, back: Change, chang
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(servicenow_changes)
 def test_insert_body_round_trips(change: Change) -> None:
-    back = OFFLINE.normalize(stored(OFFLINE.payload(change)))
+    back = OFFLINE.normalize(stored(OFFLINE.payload(change, users=sys_id_of)))
     assert_same_on_mapped_fields(OFFLINE, back, change)
 
 
@@ -56,8 +72,8 @@ def test_insert_body_round_trips(change: Change) -> None:
 @given(servicenow_changes, servicenow_changes)
 def test_update_body_round_trips_including_clearing(before: Change, after: Change) -> None:
     """An update of every field over a record holding ``before`` (empty values clear) reads as ``after``."""
-    record = stored(OFFLINE.payload(before))
-    record.update(json.loads(json.dumps(OFFLINE.payload(after, clear=True))))
+    record = stored(OFFLINE.payload(before, users=sys_id_of))
+    record.update(stored(OFFLINE.payload(after, clear=True, users=sys_id_of)))
     assert_same_on_mapped_fields(OFFLINE, OFFLINE.normalize(record), after)
 
 

@@ -85,6 +85,27 @@ def test_choices_and_references_are_not_validated(api: Any) -> None:
     assert shown["assigned_to"]["display_value"] == ""
 
 
+def test_dot_walked_fields_come_back_under_their_literal_keys(api: Any, emulator: ServiceNowEmulator) -> None:
+    """``sysparm_fields=assigned_to.email``: the referenced user's field, keyed by the path as asked;
+    an empty or dangling reference gives "", and a path that is not a field is dropped."""
+    [sam] = api.query("sys_user", "email=sam@example.com^active=true", sysparm_fields="sys_id,user_name,email")
+    assert (sam["user_name"], sam["email"]) == ("sam", "sam@example.com")
+    assert api.query("sys_user", "email=nobody@example.com") == []
+    record = api.create_change(assigned_to=sam["sys_id"])
+    dangling = api.create_change(assigned_to="f" * 32)
+    fields = "number,assigned_to,assigned_to.email,assigned_to.name,requested_by.email,assigned_to.nope"
+    (shown,) = api.query("change_request", f"sys_id={record['sys_id']}", sysparm_fields=fields,
+                         sysparm_exclude_reference_link="true")
+    admin = emulator.find_records("sys_user", "user_name=admin")[0]
+    assert shown == {"number": record["number"], "assigned_to": sam["sys_id"], "assigned_to.email": "sam@example.com",
+                     "assigned_to.name": "Sam Okafor", "requested_by.email": admin["email"]}
+    (broken,) = api.query("change_request", f"sys_id={dangling['sys_id']}", sysparm_fields=fields,
+                          sysparm_exclude_reference_link="true")
+    assert (broken["assigned_to"], broken["assigned_to.email"]) == ("f" * 32, "")
+    one = api.get("change_request", record["sys_id"], sysparm_fields="assigned_to.email").json()["result"]
+    assert one == {"assigned_to.email": "sam@example.com"}
+
+
 def test_input_display_value(api: Any, emulator: ServiceNowEmulator) -> None:
     resp = api.post(
         "change_request",

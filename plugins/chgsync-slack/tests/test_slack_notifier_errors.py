@@ -10,6 +10,7 @@ from chgsync_slack.standin import SlackStandIn
 
 from chgsync.errors import RateLimited, RemoteError
 from chgsync.notify import Notification
+from chgsync.testing import remote_failure
 
 
 def test_429_becomes_rate_limited_with_slacks_retry_after(notifier: SlackNotifier, standin: SlackStandIn,
@@ -42,22 +43,15 @@ def test_server_errors_are_retryable(notifier: SlackNotifier, standin: SlackStan
                                      notice: Callable[..., Notification], status: int) -> None:
     standin.faults.fail_next(1, status=status)
 
-    with pytest.raises(RemoteError) as caught:
-        notifier.send(notice())
-
-    assert caught.value.status == status and caught.value.retryable
-    assert caught.value.operation == "chat.postMessage"
+    error = remote_failure(lambda: notifier.send(notice()), status=status, retryable=True)
+    assert error.operation == "chat.postMessage"
 
 
 def test_an_outage_is_retryable(notifier: SlackNotifier, standin: SlackStandIn,
                                 notice: Callable[..., Notification]) -> None:
     standin.faults.outage()
 
-    with pytest.raises(RemoteError) as caught:
-        notifier.send(notice())
-
-    assert caught.value.retryable
-    assert "service_unavailable" in caught.value.remote_message
+    remote_failure(lambda: notifier.send(notice()), status=503, retryable=True, says="service_unavailable")
 
 
 def test_no_answer_is_retryable(make_notifier: Callable[..., SlackNotifier], standin: SlackStandIn,
@@ -65,11 +59,7 @@ def test_no_answer_is_retryable(make_notifier: Callable[..., SlackNotifier], sta
     notifier = make_notifier()
     standin.stop()  # nothing listens on the port any more
 
-    with pytest.raises(RemoteError) as caught:
-        notifier.send(notice())
-
-    assert caught.value.status is None and caught.value.retryable
-    assert "no answer from Slack" in str(caught.value)
+    remote_failure(lambda: notifier.send(notice()), status=None, retryable=True, says="no answer from Slack")
 
 
 def test_a_slow_answer_times_out_as_retryable(make_notifier: Callable[..., SlackNotifier], standin: SlackStandIn,
@@ -77,10 +67,7 @@ def test_a_slow_answer_times_out_as_retryable(make_notifier: Callable[..., Slack
     notifier = make_notifier(timeout=1)
     standin.faults.latency = 1.5
 
-    with pytest.raises(RemoteError) as caught:
-        notifier.send(notice())
-
-    assert caught.value.status is None and caught.value.retryable
+    remote_failure(lambda: notifier.send(notice()), status=None, retryable=True, says="no answer from Slack")
 
 
 @pytest.mark.parametrize("error", ["internal_error", "fatal_error", "service_unavailable", "request_timeout"])

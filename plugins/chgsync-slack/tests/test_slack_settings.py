@@ -9,8 +9,7 @@ from chgsync_slack import plugin
 from chgsync_slack.notifier import SlackNotifier, from_settings
 from chgsync_slack.settings import parse_settings
 
-from chgsync.errors import ConfigError
-from chgsync.plugins import Plugins
+from chgsync.testing import assert_registers, config_problem
 
 GOOD = {"token": "xoxb-1234-abcd", "channel": "#changes"}
 
@@ -42,21 +41,21 @@ def test_channel_ids_and_names_are_accepted(channel: str) -> None:
     ({**GOOD, "chanel": "#x"}, "chanel", "unknown field"),
 ])
 def test_bad_settings_are_config_errors_naming_the_field(settings: dict[str, Any], field: str, words: str) -> None:
-    with pytest.raises(ConfigError) as caught:
-        from_settings(settings)
+    config_problem(lambda: from_settings(settings), field=field, says=words, component="slack notifier",
+                   hidden=["hunter2"])
 
-    [problem] = caught.value.problems
-    assert problem.field == field
-    assert words in problem.message
-    assert "slack notifier" in problem.message
-    assert "hunter2" not in str(caught.value)
+
+def test_token_env_is_read_when_the_notifier_is_built_outside_the_daemon() -> None:
+    settings = parse_settings({"token_env": "SLACK_BOT_TOKEN", "channel": "#changes"},
+                              environ={"SLACK_BOT_TOKEN": "xoxb-1234-abcd"})
+    assert settings.token.get_secret_value() == "xoxb-1234-abcd"
+    unset = {"token_env": "SLACK_BOT_TOKEN", "channel": "#changes"}
+    config_problem(lambda: parse_settings(unset, environ={}), field="token_env",
+                   says="'SLACK_BOT_TOKEN' is not set", component="slack notifier")
 
 
 def test_the_plugin_registers_the_notifier_and_the_stand_in() -> None:
-    plugins = Plugins(load_entrypoints=False)
-    plugins.register(plugin, name="slack")
+    plugins = assert_registers(plugin, notifiers=["slack"], emulators=["slack"])
 
-    notifier_type = plugins.notifiers()["slack"]
-    assert isinstance(notifier_type.factory(GOOD), SlackNotifier)
-    emulator = plugins.emulators()["slack"].factory(secret="xoxb-from-cli")
-    assert emulator.product == "slack" and emulator.secret == "xoxb-from-cli"
+    assert isinstance(plugins.notifiers()["slack"].factory(GOOD), SlackNotifier)
+    assert plugins.emulators()["slack"].factory().product == "slack"

@@ -10,6 +10,7 @@ from chgsync_statuspage.standin import StatuspageStandIn
 
 from chgsync.errors import RateLimited, RemoteError
 from chgsync.notify import Notification
+from chgsync.testing import remote_failure
 
 
 def test_a_wrong_key_is_permanent_and_never_shown(make_notifier: Callable[..., StatuspageNotifier],
@@ -58,11 +59,7 @@ def test_server_errors_are_retryable(notifier: StatuspageNotifier, standin: Stat
                                      notice: Callable[..., Notification], status: int) -> None:
     standin.faults.fail_next(1, status=status)
 
-    with pytest.raises(RemoteError) as caught:
-        notifier.send(notice())
-
-    assert caught.value.status == status and caught.value.retryable
-    assert "emulated fault" in caught.value.remote_message
+    remote_failure(lambda: notifier.send(notice()), status=status, retryable=True, says="emulated fault")
 
 
 def test_a_server_error_on_an_update_is_retryable_and_changes_nothing(notifier: StatuspageNotifier,
@@ -71,10 +68,8 @@ def test_a_server_error_on_an_update_is_retryable_and_changes_nothing(notifier: 
     thread = notifier.send(notice())
     standin.faults.outage()
 
-    with pytest.raises(RemoteError) as caught:
-        notifier.send(notice(key="k2", status="resolved", thread=thread))
-
-    assert caught.value.retryable and caught.value.status == 503
+    remote_failure(lambda: notifier.send(notice(key="k2", status="resolved", thread=thread)), status=503,
+                   retryable=True)
     [incident] = standin.incidents_on()
     assert incident.status == "investigating" and len(incident.updates) == 1
 
@@ -85,11 +80,8 @@ def test_a_refused_connection_is_retryable(make_notifier: Callable[..., Statuspa
     notifier = make_notifier()
     standin.stop()
 
-    with pytest.raises(RemoteError) as caught:
-        notifier.send(notice())
-
-    assert caught.value.status is None and caught.value.retryable
-    assert "no answer from Statuspage" in str(caught.value)
+    remote_failure(lambda: notifier.send(notice()), status=None, retryable=True,
+                   says="no answer from Statuspage")
 
 
 def test_a_slow_answer_times_out_as_retryable(make_notifier: Callable[..., StatuspageNotifier],
@@ -98,11 +90,7 @@ def test_a_slow_answer_times_out_as_retryable(make_notifier: Callable[..., Statu
     notifier = make_notifier(timeout=0.3)
     standin.faults.latency = 0.6
 
-    with pytest.raises(RemoteError) as caught:
-        notifier.send(notice())
-
-    assert caught.value.status is None and caught.value.retryable
-    assert "Timeout" in caught.value.remote_message
+    remote_failure(lambda: notifier.send(notice()), status=None, retryable=True, says="Timeout")
 
 
 def test_an_invalid_status_is_a_permanent_422_naming_it(notifier: StatuspageNotifier, standin: StatuspageStandIn,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,9 +11,8 @@ from chgsync_statuspage.settings import parse_settings
 from chgsync_statuspage.standin import DEFAULT_PAGE_ID, StatuspageStandIn
 
 from chgsync.daemon.config import resolve
-from chgsync.errors import ConfigError
 from chgsync.notify import Notification
-from chgsync.plugins import Plugins
+from chgsync.testing import ManualClock, assert_registers, config_problem
 
 GOOD = {"api_key": "0123abcd-key", "page_id": "kctbh9vrtdwd"}
 
@@ -45,14 +43,8 @@ def test_base_url_loses_its_trailing_slash() -> None:
     ({**GOOD, "page": "kctbh9vrtdwd"}, "page", "unknown field"),
 ])
 def test_bad_settings_are_config_errors_naming_the_field(settings: dict[str, Any], field: str, words: str) -> None:
-    with pytest.raises(ConfigError) as caught:
-        from_settings(settings)
-
-    [problem] = caught.value.problems
-    assert problem.field == field
-    assert words in problem.message
-    assert "statuspage notifier" in problem.message
-    assert "has spaces in it" not in str(caught.value)
+    config_problem(lambda: from_settings(settings), field=field, says=words, component="statuspage notifier",
+                   hidden=["has spaces in it"])
 
 
 def test_api_key_env_is_read_from_the_environment() -> None:
@@ -61,11 +53,9 @@ def test_api_key_env_is_read_from_the_environment() -> None:
 
 
 def test_a_missing_api_key_env_variable_is_a_config_error() -> None:
-    with pytest.raises(ConfigError) as caught:
-        from_settings({"api_key_env": "SP_KEY", "page_id": "kctbh9vrtdwd"}, environ={})
-
-    [problem] = caught.value.problems
-    assert problem.field == "api_key_env" and "'SP_KEY' is not set" in problem.message
+    config_problem(lambda: from_settings({"api_key_env": "SP_KEY", "page_id": "kctbh9vrtdwd"}, environ={}),
+                   field="api_key_env", says="'SP_KEY' is not set; it should hold the Statuspage API key",
+                   component="statuspage notifier")
 
 
 def test_the_daemons_resolved_section_makes_a_working_notifier(standin: StatuspageStandIn) -> None:
@@ -81,21 +71,8 @@ def test_the_daemons_resolved_section_makes_a_working_notifier(standin: Statuspa
     assert [i.id for i in standin.incidents_on()] == [thread]
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 def test_the_pacer_spaces_calls_and_never_waits_longer_than_the_interval() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     pacer = Pacer(1.0, clock=clock, sleep=clock.sleep)
 
     for _ in range(3):
@@ -109,7 +86,7 @@ def test_the_pacer_spaces_calls_and_never_waits_longer_than_the_interval() -> No
 
 
 def test_a_create_is_paced_one_call_per_interval(standin: StatuspageStandIn) -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     notifier = from_settings({"api_key": standin.secret, "page_id": DEFAULT_PAGE_ID,
                               "base_url": f"{standin.base_url}/v1"}, clock=clock, sleep=clock.sleep)
     notice = Notification(key="k", change_id="CHG-2", event="state_changed", subject="CHG-2: slow", text="Looking.",
@@ -123,14 +100,9 @@ def test_a_create_is_paced_one_call_per_interval(standin: StatuspageStandIn) -> 
 
 
 def test_the_plugin_registers_the_notifier_and_the_stand_in() -> None:
-    plugins = Plugins(load_entrypoints=False)
-    plugins.register(plugin, name="statuspage")
+    plugins = assert_registers(plugin, notifiers=["statuspage"], emulators=["statuspage"])
 
-    notifier_type = plugins.notifiers()["statuspage"]
-    made: Callable[..., Any] = notifier_type.factory
-    notifier = made(GOOD)
+    notifier = plugins.notifiers()["statuspage"].factory(GOOD)
     assert isinstance(notifier, StatuspageNotifier)
     notifier.close()
-    emulator = plugins.emulators()["statuspage"].factory(secret="key-from-cli")
-    assert isinstance(emulator, StatuspageStandIn)
-    assert emulator.product == "statuspage" and emulator.secret == "key-from-cli"
+    assert isinstance(plugins.emulators()["statuspage"].factory(), StatuspageStandIn)

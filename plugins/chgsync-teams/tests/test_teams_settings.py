@@ -10,8 +10,7 @@ from chgsync_teams.notifier import TeamsNotifier, from_settings
 from chgsync_teams.settings import parse_settings
 
 from chgsync.daemon.config import resolve
-from chgsync.errors import ConfigError
-from chgsync.plugins import Plugins
+from chgsync.testing import assert_registers, config_problem
 
 SIG = "Zx9vQ2lxTjRwS3dMbU5hYlBzUXJUdVZ3WHlaMDEyMzQ1"
 URL = ("https://prod-12.westeurope.logic.azure.com:443/workflows/0a1b2c3d4e5f/triggers/manual/paths/invoke"
@@ -56,22 +55,18 @@ def test_url_env_in_the_daemon_configuration_gives_the_url() -> None:
     ({"url": URL, "webhook_url": URL}, "webhook_url", "unknown field"),
 ])
 def test_bad_settings_are_config_errors_naming_the_field(settings: dict[str, Any], field: str, words: str) -> None:
-    with pytest.raises(ConfigError) as caught:
-        from_settings(settings)
+    config_problem(lambda: from_settings(settings), field=field, says=words, component="teams notifier",
+                   hidden=[SIG])
 
-    [problem] = caught.value.problems
-    assert problem.field == field
-    assert words in problem.message
-    assert "teams notifier" in problem.message
-    assert SIG not in str(caught.value)
+
+def test_a_sig_pasted_into_another_setting_is_masked_too() -> None:
+    config_problem(lambda: from_settings({"url": URL, "card_version": f"sig={SIG}"}), field="card_version",
+                   says="sig=***", component="teams notifier", hidden=[SIG])
 
 
 def test_the_plugin_registers_the_notifier_and_the_stand_in() -> None:
-    plugins = Plugins(load_entrypoints=False)
-    plugins.register(plugin, name="teams")
+    plugins = assert_registers(plugin, notifiers=["teams"], emulators=["teams"])
 
-    notifier_type = plugins.notifiers()["teams"]
-    assert isinstance(notifier_type.factory({"url": URL}), TeamsNotifier)
+    assert isinstance(plugins.notifiers()["teams"].factory({"url": URL}), TeamsNotifier)
     emulator = plugins.emulators()["teams"].factory(secret="sig-from-the-command-line")
-    assert emulator.product == "teams"
     assert emulator.workflows[next(iter(emulator.workflows))].sig == "sig-from-the-command-line"

@@ -17,7 +17,7 @@ from chgsync import __version__
 from chgsync.daemon.config import resolve
 from chgsync.errors import RateLimited
 from chgsync.notify import Notification
-from chgsync.plugins import Plugins
+from chgsync.testing import assert_registers
 
 from .conftest import NOW, SECRET, Clock
 
@@ -193,7 +193,6 @@ def test_the_secret_comes_from_the_environment_as_the_daemon_resolves_it(note: N
 def test_the_plugin_registers_the_notifier_and_the_emulator() -> None:
     from chgsync_webhook import plugin
 
-    plugins = Plugins(load_entrypoints=False)
-    plugins.register(plugin, "webhook")
+    plugins = assert_registers(plugin, notifiers=["webhook"], emulators=["webhook"])
     assert plugins.notifiers()["webhook"].factory is create
     assert plugins.emulators()["webhook"].factory is WebhookReceiver

@@ -7,7 +7,6 @@ the suffix (``token_env: JIRA_TOKEN`` gives the adapter ``token``). Resolved sec
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ..correlation import CorrelationSettings
 from ..errors import ConfigError, Problem
 from ..routing import Routing
+from ..settings import resolve_env
 
 SECRET_KEYS = frozenset({"token", "password", "secret", "webhook_secret", "api_key", "app_key", "webhook_url",
                          "routing_key", "signing_secret"})
@@ -88,26 +88,21 @@ class Secret(str):
 
 def resolve(section: str, name: str, raw: dict[str, Any], source: str,
             environ: dict[str, str] | None = None) -> dict[str, Any]:
-    """A component's settings with ``*_env`` keys replaced by their environment values."""
-    env = os.environ if environ is None else environ
-    out: dict[str, Any] = {}
-    problems: list[Problem] = []
-    for key, value in raw.items():
-        if key.endswith("_env"):
-            target = key[: -len("_env")]
-            if not isinstance(value, str) or value not in env:
-                problems.append(Problem(f"{section}.{name}.{key}",
-                                        f"the environment variable {value!r} is not set; it should hold {target}."))
-                continue
-            out[target] = Secret(env[value]) if target in SECRET_KEYS else env[value]
-        elif key in SECRET_KEYS and value is not None:
-            problems.append(Problem(f"{section}.{name}.{key}",
-                                    f"secrets are not read from the config file; use {key}_env: VARIABLE_NAME."))
-        else:
-            out[key] = value
+    """A component's settings with ``*_env`` keys replaced by their environment values.
+
+    The same resolution a plugin's :func:`chgsync.settings.parse_settings` does for its own secrets,
+    applied to every ``*_env`` key; on top, a known secret written into the file is refused.
+    """
+    where = f"{section}.{name}."
+    written = [key for key, value in raw.items() if key in SECRET_KEYS and value is not None]
+    problems = [Problem(f"{where}{key}", f"secrets are not read from the config file; use {key}_env: "
+                                         "VARIABLE_NAME.") for key in written]
+    out, missing = resolve_env({k: v for k, v in raw.items() if k not in written}, environ=environ,
+                               where=where)
+    problems += missing
     if problems:
         raise ConfigError(source, problems)
-    return out
+    return {k: Secret(v) if k in SECRET_KEYS and isinstance(v, str) else v for k, v in out.items()}
 
 
 def load_config(path: str | Path) -> DaemonConfig:

@@ -10,7 +10,8 @@
     A loopback HTTP server that records every request it receives, for testing outbound webhooks.
 
 Emulator fixtures (``jira_emulator``, ``servicenow_emulator``) come from the plugin packages that
-ship the emulators, built with :func:`emulator_fixture`.
+ship the emulators, built with :func:`emulator_fixture`; :func:`closing_all` builds the fixtures
+that hand a test a factory of notifiers or sinks.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import pytest
 from werkzeug.serving import make_server
@@ -31,7 +32,10 @@ from ..plugins import Plugins
 from .databases import store_url
 from .emulator import Emulator
 
-__all__ = ["chgsync_plugins", "emulator_fixture", "store_url", "webhook_receiver"]
+__all__ = ["chgsync_plugins", "closing_all", "emulator_fixture", "store_url", "webhook_receiver"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -48,6 +52,25 @@ def emulator_fixture(factory: Callable[..., Emulator], **kwargs: Any) -> Any:
             yield emulator
 
     return _fixture
+
+
+def closing_all(build: Callable[P, T]) -> Iterator[Callable[P, T]]:
+    """For a fixture that hands a test a factory: ``yield from closing_all(build)``.
+
+    The test builds as many notifiers or sinks as it likes; each is closed when the test ends, so
+    no HTTP session outlives it holding a socket to a stand-in that is already gone.
+    """
+    made: list[T] = []
+
+    def make(*args: P.args, **kwargs: P.kwargs) -> T:
+        made.append(build(*args, **kwargs))
+        return made[-1]
+
+    yield make
+    for item in made:
+        close = getattr(item, "close", None)
+        if callable(close):
+            close()
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,16 @@
-"""Complete, valid changes of each type, for tests (chgsync's own and plugin authors')."""
+"""Complete, valid changes of each type, and the notices and deploy markers the daemon makes of them,
+for tests (chgsync's own and plugin authors')."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..lifecycle import ChangeType
+from ..markers import DeployMarker, MarkerPhase
 from ..model import Change
+from ..notify import Notification
 
 
 def sample_change(change_type: ChangeType | str = ChangeType.NORMAL, *, id: str = "CHG-1",
@@ -49,3 +53,38 @@ def sample_change(change_type: ChangeType | str = ChangeType.NORMAL, *, id: str 
         data["emergency"] = {"authorizer": "priya@example.com", "threshold": "production_down"}
     data.update(overrides)
     return Change.model_validate(data)
+
+
+SAMPLE_NOTICE = Notification(
+    key="CHG-7:cab_decision:1",
+    change_id="CHG-7",
+    event="cab_decision",
+    subject="CHG-7: Upgrade the orders database to PostgreSQL 16",
+    text="The CAB approved CHG-7 for the window on 2026-03-01.",
+    links={"jira": "https://acme.atlassian.net/browse/OPS-42", "servicenow": "CHG0031337"},
+    facts={"State": "Scheduled", "Type": "normal", "Risk": "high",
+           "Window": "2026-03-01 02:00–03:00 UTC", "Environment": "", "Systems": "orders-db"},
+)
+
+
+def sample_notice(**fields: Any) -> Notification:
+    """The CAB's approval of CHG-7 as a notice, with links to two trackers and the facts a card shows;
+    ``fields`` replace any part (a channel's tests usually give ``key`` its own suffix)."""
+    return replace(SAMPLE_NOTICE, **fields)
+
+
+def sample_marker(phase: MarkerPhase | str = MarkerPhase.STARTED, *, at: datetime | None = None,
+                  took: timedelta = timedelta(minutes=30), **fields: Any) -> DeployMarker:
+    """CHG-1001's deploy marker on checkout in prod, keyed ``CHG-1001:mark:<phase>``.
+
+    ``at`` defaults to 2026-03-01 02:00 UTC; a finished or rolled-back marker began ``took`` before
+    it. ``fields`` replace any other part (``key``, ``environment``, ``links``, ``started_at``...).
+    """
+    phase = MarkerPhase(phase)
+    at = at or datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
+    marker = DeployMarker(
+        key=f"CHG-1001:mark:{phase.value}", change_id="CHG-1001", phase=phase, at=at, services=("checkout",),
+        environment="prod", title="Upgrade the cart", change_type="normal", risk="moderate",
+        links={"Jira": "https://acme.atlassian.net/browse/CHG-1001"},
+        started_at=None if phase == MarkerPhase.STARTED else at - took)
+    return replace(marker, **fields)

@@ -119,10 +119,23 @@ class World:
             raise AssertionError(f"{method} {path} answered {r.status_code}: {r.text}")
         return r
 
+    def jira_account(self, email: str) -> str | None:
+        """Whom a person picks in a Jira user picker for an address: the user search's exact match."""
+        found = self._call(self.jira, "GET", "/rest/api/2/user/search", params={"query": email}).json()
+        exact = [u for u in found if str(u.get("emailAddress", "")).casefold() == email.casefold()]
+        return str(exact[0]["accountId"]) if exact else None
+
+    def servicenow_user(self, email: str) -> str | None:
+        """Whom a person picks in a ServiceNow reference field for an address: the one active sys_user."""
+        rows = self._call(self.servicenow, "GET", "/api/now/table/sys_user", params={
+            "sysparm_query": f"email={email}^active=true", "sysparm_fields": "sys_id"}).json()["result"]
+        return str(rows[0]["sys_id"]) if len(rows) == 1 else None
+
     def person_creates_in_jira(self, change: Change, project: str = "CHG", issue_type: str = "Change") -> str:
-        """The Jira create form filled in with the plan, and no chgsync change ID (people don't have one)."""
+        """The Jira create form filled in with the plan (its people picked in the user pickers), and no
+        chgsync change ID (people don't have one)."""
         adapter = self.daemon.adapters["jira"]
-        fields = adapter.encode_fields(change)  # type: ignore[attr-defined]
+        fields = adapter.encode_fields(change, users=self.jira_account)  # type: ignore[attr-defined]
         id_field = adapter.mapping.field("id")
         if id_field is not None:
             fields.pop(id_field.remote, None)
@@ -135,7 +148,8 @@ class World:
     def person_edits_jira_change(self, key: str, change: Change, canonical: list[str]) -> None:
         """Edit the Jira fields that hold the given canonical parts of ``change``."""
         adapter = self.daemon.adapters["jira"]
-        self.person_edits_jira(key, adapter.encode_fields(change, canonical))  # type: ignore[attr-defined]
+        fields = adapter.encode_fields(change, canonical, users=self.jira_account)  # type: ignore[attr-defined]
+        self.person_edits_jira(key, fields)
 
     def person_transitions_jira(self, key: str, to_status: str) -> None:
         """Click the transition that leads to ``to_status``."""
@@ -151,8 +165,9 @@ class World:
         return dict(self._call(self.jira, "GET", f"/rest/api/2/issue/{key}").json())
 
     def person_creates_in_servicenow(self, change: Change) -> str:
+        """The ServiceNow form filled in with the plan (its people picked by address), no chgsync ID."""
         adapter = self.daemon.adapters["servicenow"]
-        body = adapter.payload(change)  # type: ignore[attr-defined]
+        body = adapter.payload(change, users=self.servicenow_user)  # type: ignore[attr-defined]
         id_field = adapter.mapping.field("id")
         if id_field is not None:
             body.pop(id_field.remote, None)

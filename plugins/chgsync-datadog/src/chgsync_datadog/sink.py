@@ -31,10 +31,11 @@ from datadog_api_client.v2.api.dora_metrics_api import DORAMetricsApi
 from datadog_api_client.v2.model.dora_deployment_request import DORADeploymentRequest
 from datadog_api_client.v2.model.dora_deployment_request_attributes import DORADeploymentRequestAttributes
 from datadog_api_client.v2.model.dora_deployment_request_data import DORADeploymentRequestData
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from chgsync.errors import ConfigError, Problem, RateLimited, RemoteError
-from chgsync.files import problems_from
+from chgsync import settings as component_settings
+from chgsync.errors import RemoteError
+from chgsync.http import no_answer, status_error
 from chgsync.markers import DeployMarker, MarkerPhase, MarkerSinkType
 
 SYSTEM = "Datadog"
@@ -58,6 +59,13 @@ class DatadogSettings(BaseModel):
     dora: bool | None = Field(None, description="Send DORA deployments; default on except on the gov sites, "
                                                 "where Datadog does not offer DORA metrics.")
 
+    @field_validator("api_key")
+    @classmethod
+    def _usable_key(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("is empty; set api_key_env to a variable holding a Datadog API key")
+        return v
+
     @field_validator("site")
     @classmethod
     def _known_site(cls, v: str) -> str:
@@ -68,9 +76,9 @@ class DatadogSettings(BaseModel):
     @field_validator("host")
     @classmethod
     def _http_url(cls, v: str | None) -> str | None:
-        if v is not None and not v.startswith(("http://", "https://")):
-            raise ValueError(f"expected an http:// or https:// base URL, got {v!r}")
-        return v.rstrip("/") if v else v
+        if v is None:
+            return v
+        return component_settings.http_url(v, example="https://api.datadoghq.eu").rstrip("/")
 
     @property
     def sends_dora(self) -> bool:
@@ -218,26 +226,17 @@ def _said(body: Any) -> str:
 
 def remote_error(operation: str, exc: ApiException | urllib3.exceptions.HTTPError) -> RemoteError:
     if not isinstance(exc, ApiException):
-        return RemoteError(SYSTEM, operation, None, f"no answer: {exc}")
+        return no_answer(SYSTEM, operation, exc)
     status = exc.status or None  # the client reports 0 for TLS and request-building failures
     message = _said(getattr(exc, "body", None)) or str(exc.reason or "")
-    if status == 429:
-        headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
-        reset = headers.get("x-ratelimit-reset")
-        retry_after = float(reset) if reset and reset.replace(".", "", 1).isdigit() else None
-        return RateLimited(SYSTEM, operation, message, retry_after=retry_after)
-    return RemoteError(SYSTEM, operation, status, message)
+    # Datadog says when the rate-limit window resets, in seconds, instead of Retry-After.
+    return status_error(SYSTEM, operation, status, message, exc.headers,
+                        retry_after_header="X-RateLimit-Reset")
 
 
-def from_settings(settings: Mapping[str, Any]) -> DatadogSink:
-    try:
-        parsed = DatadogSettings.model_validate(dict(settings))
-    except ValidationError as exc:
-        raise ConfigError(None, [Problem(p.field, f"{p.message} (datadog marker sink)")
-                                 for p in problems_from(exc, DatadogSettings, {})]) from None
-    if not parsed.api_key.strip():
-        raise ConfigError(None, Problem("api_key", "is empty; set api_key_env to a variable holding a Datadog API "
-                                                   "key (datadog marker sink)."))
+def from_settings(settings: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> DatadogSink:
+    parsed = component_settings.parse_settings(DatadogSettings, settings, component="datadog marker sink",
+                                               secrets={"api_key": "a Datadog API key"}, environ=environ)
     return DatadogSink(parsed)
 
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 import email.utils
 import re
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from chgsync.errors import ConfigError, Problem
-from chgsync.files import problems_from
+from chgsync import settings as component_settings
+from chgsync.settings import CaBundle, SettingError
 
 Security = Literal["none", "starttls", "ssl"]
 
@@ -55,7 +54,7 @@ class EmailSettings(BaseModel):
     sender: str = Field(description="The From address, optionally with a display name.")
     to: list[str] = Field(default_factory=list, description="Addresses that get every mail.")
     timeout: float = Field(30.0, gt=0, le=600, description="Seconds to wait for the server at each step.")
-    ca_file: Path | None = Field(None, description="PEM bundle that signs the server's certificate "
+    ca_file: CaBundle | None = Field(None, description="PEM bundle that signs the server's certificate "
                                  "(default: the system's trust store).")
     subject_prefix: str = Field("[{change_id}]", description="Put before each subject; {change_id} is "
                                 "replaced.")
@@ -77,13 +76,6 @@ class EmailSettings(BaseModel):
             raise ValueError(f"expected email addresses, got {', '.join(map(repr, bad))}")
         return v
 
-    @field_validator("ca_file")
-    @classmethod
-    def _ca_file(cls, v: Path | None) -> Path | None:
-        if v is not None and not v.is_file():
-            raise ValueError(f"expected a PEM file of CA certificates, but {str(v)!r} is not a file")
-        return v
-
     @field_validator("subject_prefix")
     @classmethod
     def _prefix(cls, v: str) -> str:
@@ -94,6 +86,18 @@ class EmailSettings(BaseModel):
         if "\n" in v or "\r" in v:
             raise ValueError("expected one line of text")
         return v
+
+    @model_validator(mode="after")
+    def _login(self) -> Self:
+        if (self.user is None) != (self.password is None):
+            missing = "password" if self.password is None else "user"
+            raise SettingError(missing, "SMTP authentication needs both user and password; set "
+                                        f"{missing} too (password comes from password_env)")
+        if self.user is not None and self.security == "none":
+            raise SettingError("security", "with user and password set, security must be starttls or "
+                                           "ssl: with none the password would cross the network in clear "
+                                           "text")
+        return self
 
     @property
     def effective_port(self) -> int:
@@ -108,19 +112,7 @@ class EmailSettings(BaseModel):
         return self.sender_address.rpartition("@")[2]
 
 
-def load_settings(settings: Mapping[str, Any]) -> EmailSettings:
+def load_settings(settings: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> EmailSettings:
     """``settings`` validated; a ConfigError names each setting at fault."""
-    try:
-        parsed = EmailSettings.model_validate(dict(settings))
-    except ValidationError as exc:
-        raise ConfigError(None, [Problem(p.field, f"{p.message} (email notifier)")
-                                 for p in problems_from(exc, EmailSettings, {})]) from None
-    if (parsed.user is None) != (parsed.password is None):
-        missing = "password" if parsed.password is None else "user"
-        raise ConfigError(None, Problem(missing, f"SMTP authentication needs both user and password; set "
-                                                 f"{missing} too (password comes from password_env)."))
-    if parsed.user is not None and parsed.security == "none":
-        raise ConfigError(None, Problem("security", "with user and password set, security must be starttls "
-                                                    "or ssl: with none the password would cross the network "
-                                                    "in clear text."))
-    return parsed
+    return component_settings.parse_settings(EmailSettings, settings, component="email notifier",
+                                             secrets={"password": "the SMTP password"}, environ=environ)

@@ -1,23 +1,22 @@
 """The Grafana marker sink's settings, as the daemon hands them over.
 
 The daemon replaces ``token_env`` by ``token`` before the sink sees it; :func:`parse_settings` also
-resolves ``token_env`` itself so the sink can be built outside the daemon (a script, a test) the
-same way. Unknown keys are errors, so a typo (``dashbaord_uid``) fails at start-up instead of
-quietly sending org-wide annotations. The token is a :class:`pydantic.SecretStr` and never shows in a
-repr, a log line or an error.
+resolves ``token_env`` itself (through :mod:`chgsync.settings`) so the sink can be built outside the
+daemon (a script, a test) the same way. Unknown keys are errors, so a typo (``dashbaord_uid``) fails
+at start-up instead of quietly sending org-wide annotations. The token is a
+:class:`pydantic.SecretStr` and never shows in a repr, a log line or an error.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from chgsync.errors import ConfigError, Problem
-from chgsync.files import problems_from
+from chgsync import settings as component_settings
+from chgsync.settings import SettingError
 
 COMPONENT = "grafana marker sink"
 # Grafana's own rule for dashboard UIDs: at most 40 letters, digits, '-' and '_'.
@@ -43,9 +42,7 @@ class GrafanaSettings(BaseModel):
     @field_validator("url")
     @classmethod
     def _root_url(cls, v: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", v) or any(c.isspace() for c in v):
-            raise ValueError(f"expected an http:// or https:// URL such as https://grafana.example.com, got {v!r}")
-        v = v.rstrip("/")
+        v = component_settings.http_url(v, example="https://grafana.example.com").rstrip("/")
         if v.endswith("/api"):
             raise ValueError(f"expected Grafana's root URL without /api (the sink adds /api/annotations), got {v!r}")
         return v
@@ -69,26 +66,12 @@ class GrafanaSettings(BaseModel):
     @model_validator(mode="after")
     def _panel_needs_dashboard(self) -> Self:
         if self.panel_id is not None and self.dashboard_uid is None:
-            raise ValueError("panel_id needs dashboard_uid: a panel is only known within its dashboard")
+            raise SettingError("panel_id", "panel_id needs dashboard_uid: a panel is only known within its "
+                                           "dashboard")
         return self
 
 
 def parse_settings(settings: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> GrafanaSettings:
-    """``settings`` checked; a :class:`ConfigError` names every bad key and what it expects."""
-    raw = dict(settings)
-    if "token_env" in raw:
-        name = raw.pop("token_env")
-        env = os.environ if environ is None else environ
-        if "token" in raw:
-            raise ConfigError(None, Problem("token_env", f"give token or token_env, not both ({COMPONENT})."))
-        if not isinstance(name, str) or name not in env:
-            raise ConfigError(None, Problem("token_env", f"the environment variable {name!r} is not set; it should "
-                                                         f"hold a Grafana service account token ({COMPONENT})."))
-        raw["token"] = env[name]
-    try:
-        return GrafanaSettings.model_validate(raw)
-    except ValidationError as exc:
-        problems = problems_from(exc, GrafanaSettings, {})
-        # The panel check looks at the whole model, so pydantic names no field; name the one it concerns.
-        raise ConfigError(None, [Problem(p.field or ("panel_id" if "panel_id needs" in p.message else ""),
-                                         f"{p.message} ({COMPONENT})") for p in problems]) from None
+    """``settings`` checked; a ConfigError names every bad key and what it expects."""
+    return component_settings.parse_settings(GrafanaSettings, settings, component=COMPONENT, environ=environ,
+                                             secrets={"token": "a Grafana service account token"})

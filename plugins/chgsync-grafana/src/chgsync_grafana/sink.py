@@ -27,9 +27,9 @@ from typing import Any
 
 import requests
 
-from chgsync.errors import RateLimited, RemoteError
+from chgsync.errors import RemoteError
+from chgsync.http import no_answer, status_error
 from chgsync.markers import DeployMarker, MarkerPhase, MarkerSinkType
-from chgsync.retry import parse_retry_after
 
 from .settings import GrafanaSettings, parse_settings
 
@@ -210,7 +210,8 @@ class GrafanaSink:
             resp = self.session.request(method, self.settings.url + path, timeout=self.settings.timeout,
                                         allow_redirects=False, **kwargs)
         except requests.RequestException as exc:
-            raise RemoteError(SYSTEM, operation, None, f"no answer from {self.settings.url}: {exc}") from exc
+            raise no_answer(SYSTEM, operation, exc, where=self.settings.url,
+                            timeout=self.settings.timeout) from exc
         if resp.status_code >= 300:
             raise remote_error(operation, resp)
         try:
@@ -237,14 +238,12 @@ def said(resp: requests.Response) -> str:
 
 
 def remote_error(operation: str, resp: requests.Response) -> RemoteError:
-    if resp.status_code == 429:
-        wait = parse_retry_after(resp.headers.get("Retry-After"))
-        return RateLimited(SYSTEM, operation, said(resp), retry_after=wait)
     if 300 <= resp.status_code < 400:
         where = resp.headers.get("Location", "elsewhere")
-        return RemoteError(SYSTEM, operation, resp.status_code,
-                           f"redirected to {where}; set url to Grafana's root URL (with its sub-path, if any)")
-    return RemoteError(SYSTEM, operation, resp.status_code, said(resp))
+        message = f"redirected to {where}; set url to Grafana's root URL (with its sub-path, if any)"
+    else:
+        message = said(resp)
+    return status_error(SYSTEM, operation, resp.status_code, message, resp.headers)
 
 
 def from_settings(settings: Mapping[str, Any]) -> GrafanaSink:

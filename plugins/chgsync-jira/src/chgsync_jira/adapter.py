@@ -19,6 +19,11 @@ Choices worth knowing:
   and the daemon's overlap plus its de-duplication by ``(id, version)`` cover search lag.
 - Creating and commenting are not idempotent in Jira: when a retry follows a failure that may have
   reached Jira, the adapter first looks for what the first try made.
+- People (``remote_type: user``: implementer → assignee, requester → reporter) are e-mail addresses
+  in chgsync and account ids in Jira: a write looks the address up (:mod:`.users`, cached). An
+  address no Jira user has is not an error: the field is left as it is, the write goes ahead, and
+  a comment on the issue (internal when the mapping keeps comments internal) plus a log warning say
+  which person could not be set, so the rest of the change is never held back by one missing account.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import quote
@@ -39,14 +44,15 @@ from chgsync.adapter import AdapterType, RemoteEvent, RemoteRecord, RemoteRef
 from chgsync.codecs import CodecError, translate
 from chgsync.errors import InputError, MappingError, Problem, RemoteError
 from chgsync.lifecycle import State
+from chgsync.mapping import FieldMap, get_path
 from chgsync.mapping import Mapping as MappingFile
-from chgsync.mapping import get_path
 from chgsync.model import Change
 from chgsync.retry import CallCounter
 
 from . import check as checking
 from .config import JiraRecord, Settings, read_record
 from .http import Http
+from .users import Directory
 from .webhook import COMMENT_EVENTS, actor_of, changed_paths, parse_delivery
 from .wire import Wire, parse_datetime, plain_value, to_wire
 from .workflow import NoRoute, StatusTable, plan_move, read_state, status_of
@@ -98,6 +104,8 @@ class JiraAdapter:
         self._tz: tzinfo | None = None
         id_field = mapping.field("id")
         self._id_field = id_field.remote if id_field is not None else None
+        self.users = Directory(self._http)
+        self._hidden_warned: set[str] = set()
 
     # -- connection --------------------------------------------------------------------------------
     @property
@@ -242,7 +250,8 @@ class JiraAdapter:
                 "project": {"key": self.record_config.project},
                 "issuetype": {"id": table.issue_type_id},
             }
-            fields.update({k: v for k, v in self.encode_fields(change, None).items() if v not in (None, [])})
+            people = self._people("create")
+            fields.update({k: v for k, v in self.encode_fields(change, None, people).items() if v not in (None, [])})
             draft = self.mapping.states[State.DRAFT]
             for fid, shape in self.record_config.state_fields.items():
                 if draft.remote.get(fid):
@@ -259,21 +268,30 @@ class JiraAdapter:
                 return dict(client.create_issue(fields=fields, prefetch=False).raw)
 
             created = self._http.call("create", post)
-            return self._read(str(created["id"]), "create")
+            ref = RemoteRef(system=self.name, id=str(created["id"]), key=str(created.get("key") or created["id"]))
+            self._note_unset_people(ref, change, None, fields, "create")
+            return self._read(ref.id, "create")
 
     def update(self, ref: RemoteRef, change: Change, fields: Collection[str]) -> RemoteRecord:
         with self._counter.operation("update"):
             self.connect()
-            body = self.encode_fields(change, list(fields))
+            body = self.encode_fields(change, list(fields), self._people("update"))
             if body:
                 self._http.call("update", lambda c: self._http.send(c, "PUT", f"issue/{ref.id}", {"fields": body}))
+            self._note_unset_people(ref, change, list(fields), body, "update")
             return self._read(ref, "update")
 
-    def encode_fields(self, change: Change, only: Collection[str] | None = None) -> dict[str, Any]:
+    def encode_fields(self, change: Change, only: Collection[str] | None = None,
+                      users: Callable[[str], str | None] | None = None) -> dict[str, Any]:
         """The ``fields`` JSON this adapter sends for ``change``: mapped fields (or those under the
-        canonical paths ``only``) and derived values, in Jira's shapes. Pure: no I/O."""
+        canonical paths ``only``) and derived values, in Jira's shapes. Pure: no I/O.
+
+        People are written by account id, which ``users`` gives for an e-mail address (the adapter
+        passes its cached user search); without it, or for an address it does not know, the user
+        field is left out. A person set to no one is written as null (unassigned).
+        """
         try:
-            body = self.wire.to_remote(change, only)
+            body = self.wire.to_remote(change, only, users)
         except CodecError as exc:
             raise InputError(None, f"{change.id} cannot be written to Jira: {exc}") from None
         for fid, derived in self.record_config.derived.items():
@@ -285,6 +303,30 @@ class JiraAdapter:
                 plain = translate(derived.values, plain)
             body[fid] = to_wire(derived.shape, plain)
         return body
+
+    def _people(self, operation: str) -> Callable[[str], str | None]:
+        """The account lookup writes use, counted under ``operation``."""
+        return lambda email: self.users.account_for(email, operation)
+
+    def _note_unset_people(self, ref: RemoteRef, change: Change, only: Collection[str] | None,
+                           sent: Mapping[str, Any], operation: str) -> None:
+        """Say on the issue (and in the log) which people could not be written, and why."""
+        unset = [(f, str(get_path(change, f.canonical))) for f in self.wire.fields_for(only)
+                 if self.wire.shapes[f.remote] == "user" and get_path(change, f.canonical) is not None
+                 and f.remote not in sent]
+        if not unset:
+            return
+        for f, email in unset:
+            log.warning("%s %s: %s not set to %s (the change's %s): no Jira user with that e-mail address "
+                        "could be found", self.name, ref.key, f.remote, email, f.canonical)
+        text = unset_people_text(unset)
+        internal = self.record_config.comments == "internal"
+
+        def post(client: JIRA) -> None:
+            if self._own_comment(client, ref, text) is None:
+                client.add_comment(ref.id, text, is_internal=internal)
+
+        self._http.call(operation, post)
 
     def move(self, ref: RemoteRef, change: Change) -> RemoteRecord:
         """Take the declared transitions to the status of ``change.state`` (one POST per hop), set the
@@ -393,7 +435,7 @@ class JiraAdapter:
             raise InputError(None, "expected a Jira issue (an object with 'key' and 'fields') or a webhook body "
                                    "with one under 'issue'.")
         key = str(issue["key"])
-        fields: Mapping[str, Any] = issue["fields"]
+        fields: Mapping[str, Any] = self._known_people(key, issue["fields"])
         data, problems = self.wire.from_remote(fields)
         if problems:
             raise InputError(None, [Problem("", f"{key}: {p}") for p in problems])
@@ -413,6 +455,29 @@ class JiraAdapter:
         except ValidationError as exc:
             problems_ = [Problem(".".join(str(p) for p in e["loc"]), f"{key}: {e['msg']}") for e in exc.errors()]
             raise InputError(None, problems_) from None
+
+    def _known_people(self, key: str, fields: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The issue's fields with addresses a profile hides filled in from what this adapter knows (no I/O)."""
+        out: dict[str, Any] | None = None
+        for f in self.wire.user_fields():
+            user = fields.get(f.remote)
+            if not isinstance(user, Mapping):
+                continue
+            if user.get("emailAddress"):
+                self.users.learn(user)
+                continue
+            account = str(user.get("accountId") or "")
+            known = self.users.email_for(account) if account else None
+            if known is None:
+                if account not in self._hidden_warned:
+                    self._hidden_warned.add(account)
+                    log.warning("%s %s: %s is %s, whose e-mail address Jira does not show; the change's %s "
+                                "reads as no one", self.name, key, f.remote, user.get("displayName") or account,
+                                f.canonical)
+                continue
+            out = dict(fields) if out is None else out
+            out[f.remote] = {**user, "emailAddress": known}
+        return out if out is not None else fields
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> RemoteEvent:
         return parse_delivery(self.name, self.base_url, headers, body, self.settings.webhook_secret,
@@ -466,7 +531,21 @@ class JiraAdapter:
                 workflow_error = f"HTTP {exc.status}: {exc.remote_message}"
             site = checking.Site(list(site_fields or []), list((screen or {}).get("fields", [])), workflows,
                                  workflow_error)
-            return problems + checking.compare(self.mapping, record, table, site)
+            return problems + checking.compare(self.mapping, record, table, site) + self._check_people()
+
+    def _check_people(self) -> list[str]:
+        """Writing people needs the user search: try it with the integration account's own address."""
+        people = self.wire.user_fields()
+        if not people or not self.settings.user:
+            return []
+        found = self._http.call("check", lambda c: self._http.get(
+            c, "user/search", {"query": self.settings.user, "maxResults": 1}))
+        if found:
+            return []
+        i = self.mapping.fields.index(people[0])
+        return [f"fields[{i}] ({people[0].canonical} → {people[0].remote}): Jira's user search finds no one for "
+                f"this account's own address ({self.settings.user}), so chgsync cannot look people up to write "
+                "them; give the account the Browse users and groups global permission."]
 
 
 # -- helpers ---------------------------------------------------------------------------------------------
@@ -507,6 +586,18 @@ def jql_minute(since: datetime, zone: tzinfo) -> str:
         if max(readings) <= since:
             return naive.strftime("%Y/%m/%d %H:%M")
         naive -= timedelta(hours=1)
+
+
+_USER_LABELS = {"assignee": "Assignee", "reporter": "Reporter"}
+
+
+def unset_people_text(unset: list[tuple[FieldMap, str]]) -> str:
+    """The comment that says which people chgsync could not set on an issue."""
+    lines = [f"- {_USER_LABELS.get(f.remote, f.remote)}: {email} (the change's {f.canonical})" for f, email in unset]
+    return ("chgsync could not set these people, because no Jira user with the e-mail address could be found:\n"
+            + "\n".join(lines) + "\nThe fields were left as they were; chgsync still holds these people. Give "
+            "the person a Jira account (or the integration account the Browse users and groups permission) "
+            "and set the field again.")
 
 
 def _jql_string(text: str) -> str:

@@ -14,12 +14,16 @@ Jira facts this encodes:
 - Labels may not contain white space; chgsync escapes white space and ``%`` as ``%20``-style codes
   so any text survives. Jira drops duplicate labels.
 - Text areas are plain strings (wiki markup) in v2; the adapter speaks v2 for that reason.
+- Users are written ``{"accountId": "..."}`` (Cloud has no user names) and read back as user objects
+  whose ``emailAddress`` may be hidden by the person's profile settings. chgsync holds people as
+  e-mail addresses, so writing one takes a lookup: :meth:`Wire.to_remote` asks its ``users``
+  argument for the account id and leaves the field out without one (see :mod:`.users`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -41,6 +45,7 @@ SHAPES: dict[str, str] = {
     "datetime": "datetime",
     "date": "date",
     "number": "number",
+    "user": "user",
 }
 
 #: Shapes of the system fields a mapping may name without a remote_type.
@@ -50,6 +55,8 @@ SYSTEM_SHAPES: dict[str, str] = {
     "environment": "textarea",
     "labels": "labels",
     "duedate": "date",
+    "assignee": "user",
+    "reporter": "user",
 }
 
 _LABEL_UNSAFE = re.compile(r"[%\s]")
@@ -72,7 +79,7 @@ def shape_from_schema(schema: Mapping[str, Any] | None) -> str | None:
         if items == "string":
             return "labels"
         return None
-    if kind in ("datetime", "date", "number"):
+    if kind in ("datetime", "date", "number", "user"):
         return str(kind)
     return None
 
@@ -155,6 +162,8 @@ def to_wire(shape: str, plain: Any) -> Any:
         raise CodecError(f"expected a date for a date field, got {plain!r}")
     if shape == "number":
         return float(plain)
+    if shape == "user":  # an account id, already looked up (see Wire.to_remote)
+        return {"accountId": str(plain)}
     if isinstance(plain, list):
         return "\n".join(str(v) for v in plain)
     return str(plain) if not isinstance(plain, str) else plain
@@ -181,7 +190,17 @@ def from_wire(shape: str, raw: Any) -> Any:
             raise CodecError(f"{raw!r} is not a date such as 2026-12-08") from None
     if shape == "number":
         return float(raw)
+    if shape == "user":
+        return user_email(raw)
     return plain_value(raw)
+
+
+def user_email(raw: Any) -> str | None:
+    """The e-mail address of a user object (None when the profile hides it); a bare string as is."""
+    if isinstance(raw, Mapping):
+        address = raw.get("emailAddress")
+        return str(address) if address else None
+    return str(raw) if raw not in (None, "") else None
 
 
 def plain_value(raw: Any) -> Any:
@@ -223,8 +242,14 @@ class Wire:
                 if any(f.canonical == p or f.canonical.startswith(p + ".") or p.startswith(f.canonical + ".")
                        for p in wanted)]
 
-    def to_remote(self, change: Change, only: Collection[str] | None = None) -> dict[str, Any]:
-        """The ``fields`` object the adapter sends for ``change`` (or for the canonical paths ``only``)."""
+    def to_remote(self, change: Change, only: Collection[str] | None = None,
+                  users: Callable[[str], str | None] | None = None) -> dict[str, Any]:
+        """The ``fields`` object the adapter sends for ``change`` (or for the canonical paths ``only``).
+
+        A person is written by account id: ``users`` maps an e-mail address to one (None when the
+        site has no such user). A user field whose address cannot be turned into an account id, or
+        any user field when ``users`` is None, is left out; no one (None) clears the field.
+        """
         out: dict[str, Any] = {}
         for f in self.fields_for(only):
             value = get_path(change, f.canonical)
@@ -232,10 +257,18 @@ class Wire:
                 plain = CODECS[f.codec].encode(value)
                 if f.codec == "enum":
                     plain = translate(f.values, plain)
+                if self.shapes[f.remote] == "user" and plain is not None:
+                    plain = users(str(plain)) if users is not None else None
+                    if plain is None:
+                        continue
                 out[f.remote] = to_wire(self.shapes[f.remote], plain)
             except CodecError as exc:
                 raise CodecError(f"{f.canonical} → {f.remote}: {exc}") from None
         return out
+
+    def user_fields(self) -> list[FieldMap]:
+        """The mapped fields that hold a person."""
+        return [f for f in self.mapping.fields if self.shapes[f.remote] == "user"]
 
     def plain_fields(self, fields: Mapping[str, Any]) -> dict[str, Any]:
         """Plain values of the mapped fields present in an issue's ``fields`` (for ``Mapping.decode``)."""

@@ -6,20 +6,21 @@ error) and are checked for shape at start-up, because PagerDuty only says "Inval
 the first marker, possibly weeks later.
 
 The daemon resolves ``*_env`` keys at the top of a component's section only, so the per-service
-keys (``services: {checkout: {routing_key_env: PD_CHECKOUT_KEY}}``) are resolved here.
+keys (``services: {checkout: {routing_key_env: PD_CHECKOUT_KEY}}``) are resolved here, the same way
+(:func:`chgsync.settings.resolve_env`).
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from chgsync import settings as component_settings
 from chgsync.errors import ConfigError, Problem
-from chgsync.files import problems_from
+from chgsync.settings import SettingError, resolve_env
 
 DEFAULT_BASE_URL = "https://events.pagerduty.com"
 WHERE = "pagerduty marker sink"
@@ -81,14 +82,13 @@ class PagerDutySettings(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _base_url(cls, v: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", v):
-            raise ValueError(f"expected an http:// or https:// URL such as {DEFAULT_BASE_URL}, got {v!r}")
-        return v.rstrip("/")
+        return component_settings.http_url(v, example=DEFAULT_BASE_URL).rstrip("/")
 
     @model_validator(mode="after")
     def _somewhere_to_send(self) -> PagerDutySettings:
         if self.routing_key is None and not self.services:
-            raise ValueError("no routing key: set routing_key_env, or list services with their own keys")
+            raise SettingError("routing_key", "no routing key: set routing_key_env, or list services with "
+                                              "their own keys")
         return self
 
     @property
@@ -96,7 +96,7 @@ class PagerDutySettings(BaseModel):
         return f"{self.base_url}/v2/change/enqueue"
 
 
-def _resolve_services(raw: Any, environ: Mapping[str, str]) -> tuple[Any, list[Problem]]:
+def _resolve_services(raw: Any, environ: Mapping[str, str] | None) -> tuple[Any, list[Problem]]:
     """``services`` with each ``{routing_key_env: NAME}`` replaced by that variable's value.
 
     A plain string stays a key; anything else is left for the model to refuse with its own message.
@@ -109,35 +109,25 @@ def _resolve_services(raw: Any, environ: Mapping[str, str]) -> tuple[Any, list[P
         if not isinstance(entry, Mapping):
             out[name] = entry
             continue
-        unknown = sorted(set(entry) - {"routing_key", "routing_key_env"})
-        if unknown or len(entry) != 1:
+        if len(entry) != 1 or not set(entry) <= {"routing_key", "routing_key_env"}:
             problems.append(Problem(f"services.{name}", "expected a routing key, or one of "
                                     f"{{routing_key_env: VARIABLE}} / {{routing_key: KEY}} ({WHERE})."))
             continue
-        if "routing_key" in entry:
-            out[name] = entry["routing_key"]
-            continue
-        variable = entry["routing_key_env"]
-        if not isinstance(variable, str) or variable not in environ:
-            problems.append(Problem(f"services.{name}.routing_key_env",
-                                    f"the environment variable {variable!r} is not set; it should hold the "
-                                    f"integration key of {name}'s PagerDuty service ({WHERE})."))
-            continue
-        out[name] = environ[variable]
+        holds = {"routing_key": f"the integration key of {name}'s PagerDuty service"}
+        resolved, missing = resolve_env(entry, holds, environ=environ, where=f"services.{name}.",
+                                        component=WHERE)
+        out[name] = resolved.get("routing_key")
+        problems += missing
     return out, problems
 
 
 def parse_settings(settings: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> PagerDutySettings:
-    """``settings`` checked; a :class:`ConfigError` names every bad key and what it expects."""
+    """``settings`` checked; a ConfigError names every bad key and what it expects."""
     raw = dict(settings)
-    problems: list[Problem] = []
     if "services" in raw:
-        raw["services"], problems = _resolve_services(raw["services"], os.environ if environ is None else environ)
-    if problems:
-        raise ConfigError(None, problems)
-    try:
-        return PagerDutySettings.model_validate(raw)
-    except ValidationError as exc:
-        found = problems_from(exc, PagerDutySettings, {})
-        raise ConfigError(None, [Problem(p.field or "routing_key", f"{p.message} ({WHERE})")
-                                 for p in found]) from None
+        raw["services"], problems = _resolve_services(raw["services"], environ)
+        if problems:
+            raise ConfigError(None, problems)
+    return component_settings.parse_settings(
+        PagerDutySettings, raw, component=WHERE, environ=environ,
+        secrets={"routing_key": "the integration key of the PagerDuty service that hears about every change"})

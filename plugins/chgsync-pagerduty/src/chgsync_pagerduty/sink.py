@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 import requests
 
 from chgsync.errors import RateLimited, RemoteError
+from chgsync.http import no_answer, status_error
 from chgsync.markers import DeployMarker, MarkerPhase, MarkerSinkType
 
 from . import __version__
@@ -152,14 +153,6 @@ def _said(response: requests.Response) -> str:
     return head or response.reason or f"HTTP {response.status_code}"
 
 
-def _retry_after(response: requests.Response) -> float:
-    given = response.headers.get("Retry-After", "")
-    try:
-        return max(0.0, float(given))
-    except ValueError:
-        return DEFAULT_RETRY_AFTER
-
-
 class PagerDutySink:
     def __init__(self, settings: PagerDutySettings, session: requests.Session | None = None) -> None:
         self.settings = settings
@@ -229,13 +222,11 @@ class PagerDutySink:
                                                                                     self.settings.source),
                                          timeout=self.settings.timeout, allow_redirects=False)
         except requests.RequestException as exc:
-            raise RemoteError(SYSTEM, operation, None, f"no answer: {exc}") from exc
+            raise no_answer(SYSTEM, operation, exc, timeout=self.settings.timeout) from exc
         if 200 <= response.status_code < 300:
             return
-        message = _said(response)
-        if response.status_code == 429:
-            raise RateLimited(SYSTEM, operation, message, retry_after=_retry_after(response))
-        raise RemoteError(SYSTEM, operation, response.status_code, message)
+        raise status_error(SYSTEM, operation, response.status_code, _said(response), response.headers,
+                           default_retry_after=DEFAULT_RETRY_AFTER)
 
 
 def _deciding(failures: list[RemoteError]) -> RemoteError:

@@ -21,11 +21,12 @@ from typing import Any
 import requests
 from pydantic import model_validator
 
-from chgsync.errors import InputError, RateLimited, RemoteError
-from chgsync.retry import parse_retry_after
+from chgsync.errors import InputError, RemoteError
+from chgsync.http import no_answer, status_error
+from chgsync.settings import SettingError, parse_settings
 from chgsync.triggers import MetricBackendType, Sample
 
-from .settings import HttpSettings, validated
+from .settings import SECRETS, HttpSettings
 
 SYSTEM = "Prometheus"
 
@@ -51,7 +52,7 @@ class PrometheusSettings(HttpSettings):
     @model_validator(mode="after")
     def _one_auth(self) -> PrometheusSettings:
         if self.token is not None and self.user is not None:
-            raise ValueError("set either token or user/password, not both")
+            raise SettingError("token", "set either token or user/password, not both")
         return self
 
 
@@ -97,10 +98,9 @@ class PrometheusBackend:
             # POST: long PromQL does not fit in a URL; Prometheus takes form bodies on both endpoints.
             resp = self.session.post(f"{self.settings.url}/api/v1/{endpoint}", data=dict(form),
                                      timeout=self.settings.timeout)
-        except requests.Timeout as exc:
-            raise RemoteError(SYSTEM, operation, None, f"no answer within {self.settings.timeout:g} s") from exc
         except requests.RequestException as exc:
-            raise RemoteError(SYSTEM, operation, None, f"cannot reach {self.settings.url}: {exc}") from exc
+            raise no_answer(SYSTEM, operation, exc, where=self.settings.url,
+                            timeout=self.settings.timeout) from exc
         try:
             body = resp.json()
         except ValueError:
@@ -118,14 +118,15 @@ class PrometheusBackend:
         return data if isinstance(data, dict) else {}
 
     def _error(self, operation: str, resp: requests.Response, message: str) -> RemoteError:
-        if resp.status_code == 429:
-            return RateLimited(SYSTEM, operation, message, retry_after=parse_retry_after(resp.headers.get("Retry-After")))
         # 2xx with an error envelope is a broken proxy or server: worth retrying, like no answer.
-        return RemoteError(SYSTEM, operation, resp.status_code if not resp.ok else None, message)
+        status = resp.status_code if not resp.ok else None
+        return status_error(SYSTEM, operation, status, message, resp.headers)
 
 
-def from_settings(settings: Mapping[str, Any]) -> PrometheusBackend:
-    return PrometheusBackend(validated(PrometheusSettings, settings, "prometheus metric backend"))
+def from_settings(settings: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> PrometheusBackend:
+    parsed = parse_settings(PrometheusSettings, settings, component="prometheus metric backend",
+                            secrets=SECRETS, environ=environ)
+    return PrometheusBackend(parsed)
 
 
 BACKEND_TYPE = MetricBackendType(

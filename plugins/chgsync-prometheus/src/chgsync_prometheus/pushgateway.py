@@ -20,10 +20,11 @@ from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
 from prometheus_client.exposition import basic_auth_handler, default_handler
 from pydantic import Field
 
-from chgsync.errors import RemoteError
+from chgsync.http import no_answer, status_error
 from chgsync.markers import DeployMarker, MarkerPhase, MarkerSinkType
+from chgsync.settings import parse_settings
 
-from .settings import HttpSettings, validated
+from .settings import SECRETS, HttpSettings
 
 SYSTEM = "Pushgateway"
 
@@ -89,17 +90,16 @@ class PushgatewaySink:
                             timeout=self.settings.timeout, handler=self._handler())
         except urllib.error.HTTPError as exc:
             body = exc.read().decode("utf-8", errors="replace").strip() if exc.fp is not None else ""
-            raise RemoteError(SYSTEM, operation, exc.code, body or str(exc.reason)) from exc
-        except urllib.error.URLError as exc:
-            raise RemoteError(SYSTEM, operation, None, f"cannot reach {self.settings.url}: {exc.reason}") from exc
-        except TimeoutError as exc:
-            raise RemoteError(SYSTEM, operation, None, f"no answer within {self.settings.timeout:g} s") from exc
-        except OSError as exc:  # prometheus_client's own "error talking to pushgateway", connection resets
-            raise RemoteError(SYSTEM, operation, None, str(exc)) from exc
+            headers = dict(exc.headers.items()) if exc.headers is not None else None
+            raise status_error(SYSTEM, operation, exc.code, body or str(exc.reason), headers) from exc
+        except OSError as exc:  # refused, timed out, reset; prometheus_client's "error talking to ..."
+            raise no_answer(SYSTEM, operation, exc, where=self.settings.url,
+                            timeout=self.settings.timeout) from exc
 
 
-def from_settings(settings: Mapping[str, Any]) -> PushgatewaySink:
-    return PushgatewaySink(validated(PushgatewaySettings, settings, "pushgateway marker sink"))
+def from_settings(settings: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> PushgatewaySink:
+    return PushgatewaySink(parse_settings(PushgatewaySettings, settings, component="pushgateway marker sink",
+                                          secrets={"password": SECRETS["password"]}, environ=environ))
 
 
 SINK_TYPE = MarkerSinkType(

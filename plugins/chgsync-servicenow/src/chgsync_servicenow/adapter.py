@@ -16,6 +16,11 @@ file (``mappings/servicenow-change-request.yaml`` by default):
   retried; :meth:`create` looks the change up by its canonical ID before posting again.
 - **Polling.** :meth:`fetch_changed` scans ``sys_updated_on`` with keyset paging (updated-on, then
   sys_id), so records updated during the scan are neither skipped nor stall it.
+- **People.** ``remote_type: user`` fields (requester → requested_by, implementer → assigned_to) are
+  sys_user references: reads ask for the dot-walked ``<field>.email`` alongside, writes look the
+  address up (:mod:`.users`, cached). An address no single active user has is not an error: the
+  field is left as it is, the rest is written, and a work note in the same write (plus a log
+  warning) says who could not be set.
 
 Settings (a plain mapping, from the daemon's configuration or the CLI; see :func:`from_settings`):
 ``name``, ``url``, ``user``, ``password`` (or ``token``), ``mapping``, ``webhook_secret``, ``verify``,
@@ -41,7 +46,7 @@ from pydantic import ValidationError
 from chgsync.adapter import AdapterType, RemoteEvent, RemoteRecord, RemoteRef
 from chgsync.errors import ConfigError, InputError, MappingError, Problem, RemoteError, WebhookRejected
 from chgsync.lifecycle import ChangeType, State
-from chgsync.mapping import FieldMap, load_mapping, shipped_mapping
+from chgsync.mapping import FieldMap, get_path, load_mapping, shipped_mapping
 from chgsync.mapping import Mapping as MappingFile
 from chgsync.model import Change
 from chgsync.retry import CallCounter, RetryPolicy
@@ -50,6 +55,7 @@ from . import routing
 from .check import Schema, compare
 from .client import DEFAULT_PAGE_SIZE, TableClient, encode_query_value, is_sys_id
 from .config import RecordSettings, record_settings, unknown_settings
+from .users import Directory
 from .wire import WireError, from_glide, plain, to_glide, to_wire
 
 log = logging.getLogger(__name__)
@@ -112,6 +118,8 @@ class ServiceNowAdapter:
                                   timeout=timeout if timeout is not None else self.retry.timeout,
                                   retry=self.retry, sleep=sleep, counter=self._counter)
         self._by_remote: dict[str, FieldMap] = {f.remote: f for f in self.mapping.fields}
+        self.users = Directory(self.client)
+        self._unknown_warned: set[str] = set()
         self._read_fields = self._fields_to_read()
         self._by_status: dict[str, list[State]] = {}
         for state, sm in self.mapping.states.items():
@@ -120,6 +128,7 @@ class ServiceNowAdapter:
     def _fields_to_read(self) -> list[str]:
         derived = self.record_settings.overall_risk
         names = [*SYSTEM_FIELDS, *(f.remote for f in self.mapping.fields), *self.mapping.remote_fields,
+                 *(f"{f.remote}.email" for f in self.mapping.fields if f.is_user),
                  self.record_settings.link.key, self.record_settings.link.system,
                  *([derived.field] if derived is not None else [])]
         return list(dict.fromkeys(names))
@@ -131,15 +140,23 @@ class ServiceNowAdapter:
         self.client.close()
 
     # -- encoding --------------------------------------------------------------------------------------
-    def payload(self, change: Change, only: Collection[str] | None = None, *, clear: bool = False) -> dict[str, str]:
+    def payload(self, change: Change, only: Collection[str] | None = None, *, clear: bool = False,
+                users: Callable[[str], str | None] | None = None) -> dict[str, str]:
         """The exact JSON body that writes ``change``'s mapped fields (or the ``only`` canonical paths).
 
         Empty values are left out (``clear=False``, for inserts) or sent as ``""``, which clears the
         field (``clear=True``, for updates). With the risks, the derived overall risk is written too.
+        A person is written as the sys_id ``users`` gives for the address; without ``users``, or for an
+        address it does not know, the field is left out. Pure: no I/O.
         """
         encoded = self.mapping.encode(change, only)
         body: dict[str, str] = {}
         for remote, value in encoded.items():
+            if self._by_remote[remote].is_user and value is not None:
+                sys_id = users(str(value)) if users is not None else None
+                if sys_id:
+                    body[remote] = sys_id
+                continue
             text = to_wire(value)
             if text == "" and not clear:
                 continue
@@ -156,6 +173,9 @@ class ServiceNowAdapter:
         for key, raw in record.items():
             text = plain(raw)
             f = self._by_remote.get(key)
+            if f is not None and f.is_user:
+                values[key] = self._person(record, f)
+                continue
             if f is not None and (f.codec == "datetime" or f.remote_type == "glide_date_time"):
                 try:
                     values[key] = from_glide(text)
@@ -164,6 +184,50 @@ class ServiceNowAdapter:
                 continue
             values[key] = text
         return values, problems
+
+    def _person(self, record: Mapping[str, Any], f: FieldMap) -> str:
+        """The address of the user a reference names: the dot-walked email read with it, else one remembered."""
+        sys_id = plain(record.get(f.remote))
+        if not sys_id:
+            return ""
+        dotted = f"{f.remote}.email"
+        if dotted in record:
+            email = plain(record[dotted])
+            self.users.learn(sys_id, email)
+            return email
+        known = self.users.email_for(sys_id)
+        if known is None and sys_id not in self._unknown_warned:
+            self._unknown_warned.add(sys_id)
+            log.warning("%s: %s names sys_user %s, but the record carries no %s and the adapter has not seen "
+                        "that user; the change's %s reads as no one", self.name, f.remote, sys_id, dotted, f.canonical)
+        return known or ""
+
+    def _people(self, operation: str, unset: dict[str, str]) -> Callable[[str], str | None]:
+        """The sys_user lookup writes use, counted under ``operation``; misses go to ``unset`` with why."""
+        def lookup(email: str) -> str | None:
+            found = self.users.sys_id_for(email, operation)
+            if found.sys_id is None:
+                unset[email] = found.reason
+            return found.sys_id
+        return lookup
+
+    def _unset_note(self, change: Change, only: Collection[str] | None, sent: Mapping[str, str],
+                    unset: Mapping[str, str], number: str) -> str | None:
+        """The work note saying which people could not be written (None when all were), and a log line each."""
+        lines = []
+        for f in self.mapping.fields:
+            email = get_path(change, f.canonical) if f.is_user else None
+            if email is None or f.remote in sent or (only is not None and f.canonical not in only):
+                continue
+            reason = unset.get(str(email), "no active ServiceNow user has that e-mail address")
+            log.warning("%s %s: %s not set to %s (the change's %s): %s", self.name, number, f.remote, email,
+                        f.canonical, reason)
+            lines.append(f"- {f.remote}: {email} (the change's {f.canonical}): {reason}")
+        if not lines:
+            return None
+        return ("chgsync could not set these people:\n" + "\n".join(lines) + "\nThe fields were left as they "
+                "were; chgsync still holds these people. Give the person a ServiceNow user with that e-mail "
+                "address (one, active) and set the field again.")
 
     def state_of(self, values: Mapping[str, Any]) -> State | None:
         """The canonical state of a record's raw values.
@@ -337,11 +401,14 @@ class ServiceNowAdapter:
         looked up by its ID, so a retry does not make a second record.
         """
         with self._op("create"):
-            body = self.payload(change)
+            unset: dict[str, str] = {}
+            body = self.payload(change, users=self._people("create", unset))
+            note = self._unset_note(change, None, body, unset, change.id)
+            sent = {**body, self.record_settings.comment_field: note} if note else body
             record: dict[str, Any] | None = None
             for attempt in range(self.retry.attempts):
                 try:
-                    record = self.client.post(self.table, body, fields=self._read_fields, operation="create")
+                    record = self.client.post(self.table, sent, fields=self._read_fields, operation="create")
                     break
                 except RemoteError as exc:
                     if not exc.retryable or exc.status == 429 or attempt + 1 >= self.retry.attempts:
@@ -358,10 +425,17 @@ class ServiceNowAdapter:
         """Write the named canonical fields (empty ones are cleared) and check ServiceNow kept them."""
         with self._op("update"):
             paths = [p for p in fields if self.mapping.field(p) is not None]
-            body = self.payload(change, paths, clear=True)
-            if not body:
+            unset: dict[str, str] = {}
+            body = self.payload(change, paths, clear=True, users=self._people("update", unset))
+            note = self._unset_note(change, paths, body, unset, ref.key)
+            if note is not None and is_sys_id(ref.id) and self._journal_entry(ref, note, "update") is not None:
+                note = None  # said already (an earlier write, or a retry of this one): once is enough
+            if not body and not note:
                 return self._remote_record(self._read(ref.id, "update"), "update")
-            record = self.client.patch(self.table, ref.id, body, fields=self._read_fields, operation="update")
+            sent = {**body, self.record_settings.comment_field: note} if note else body
+            # a journal append is not idempotent: such a write is not re-sent after an ambiguous failure
+            record = self.client.patch(self.table, ref.id, sent, fields=self._read_fields, operation="update",
+                                       idempotent=note is None)
             self._verify(body, record, "update", plain(record.get("number")) or ref.key)
             return self._remote_record(record, "update")
 
@@ -618,7 +692,8 @@ def _lenient(data: dict[str, Any], exc: ValidationError, number: str) -> Change:
     try:
         return Change.model_validate(data)
     except ValidationError as again:
-        raise RecordError(None, [Problem(number, f"cannot be read even leaving out unusable fields: {again}")]) from None
+        raise RecordError(None, [Problem(number, f"cannot be read even leaving out unusable fields: {again}")]) \
+            from None
 
 
 def _validation_problems(exc: ValidationError, mapping: MappingFile) -> list[Problem]:

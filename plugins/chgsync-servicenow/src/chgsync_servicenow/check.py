@@ -134,7 +134,12 @@ def compare(mapping: MappingFile, record: RecordSettings, schema: Schema) -> lis
         kind = col.internal_type
         if col.read_only:
             c.problems.append(f"{key}: {table}.{f.remote} is read-only; ServiceNow ignores writes to it.")
-        if f.codec == "datetime" and kind not in DATE_TYPES:
+        if f.is_user:
+            if kind != "reference" or col.reference != "sys_user":
+                what = f"a reference to {col.reference}" if kind == "reference" else NOT_TEXT.get(kind, kind)
+                c.problems.append(f"{key}: {table}.{f.remote} is {what}, not a reference to sys_user "
+                                  "(remote_type user).")
+        elif f.codec == "datetime" and kind not in DATE_TYPES:
             c.problems.append(f"{key}: {table}.{f.remote} is {NOT_TEXT.get(kind, kind)}, not a date/time "
                               "(codec datetime).")
         elif f.codec in TEXT_CODECS and kind in NOT_TEXT:

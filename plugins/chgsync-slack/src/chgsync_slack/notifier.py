@@ -22,8 +22,8 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web import SlackResponse
 
 from chgsync.errors import RateLimited, RemoteError
+from chgsync.http import no_answer, retry_after
 from chgsync.notify import Notification, NotifierType
-from chgsync.retry import parse_retry_after
 
 from . import blocks
 from .pacing import ChannelPacer
@@ -133,8 +133,9 @@ class SlackNotifier:
         except SlackApiError as exc:
             raise _failure(operation, exc.response) from None
         except (SlackClientError, OSError, http.client.HTTPException) as exc:
-            # urllib's messages name neither the token nor the body; the class says timeout vs refused.
-            raise RemoteError(SYSTEM, operation, None, f"no answer from Slack ({type(exc).__name__}: {exc}).") from None
+            # urllib's text names neither the token nor the body; the client waits whole seconds.
+            raise no_answer(SYSTEM, operation, exc, where="Slack",
+                            timeout=math.ceil(self.settings.timeout)) from None
 
 
 def _failure(operation: str, response: SlackResponse) -> RemoteError:
@@ -146,11 +147,8 @@ def _failure(operation: str, response: SlackResponse) -> RemoteError:
     message = error + (f" ({'; '.join(details)})" if details else "")
     if error in _ADVICE:
         message += f": {_ADVICE[error]}"
-    if status == 429 or error == "ratelimited":
-        headers = {k.lower(): v for k, v in (response.headers or {}).items()}
-        after = headers.get("retry-after")
-        return RateLimited(SYSTEM, operation, message,
-                           retry_after=parse_retry_after(after if isinstance(after, str) else None))
+    if status == 429 or error == "ratelimited":  # Slack may also say ratelimited in a 200
+        return RateLimited(SYSTEM, operation, message, retry_after=retry_after(response.headers))
     return SlackApiFailure(operation, status, error, message)
 
 

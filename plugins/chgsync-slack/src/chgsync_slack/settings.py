@@ -1,4 +1,5 @@
-"""The Slack notifier's settings, as the daemon hands them over (``token_env`` already resolved).
+"""The Slack notifier's settings, as the daemon hands them over (``token_env`` already resolved, or
+resolved here when the notifier is built outside the daemon).
 
 Unknown keys are errors so that a typo (``chanel``) fails at start-up instead of posting nowhere.
 The token is a :class:`pydantic.SecretStr` so that it never shows in a repr, a log line or an error.
@@ -10,10 +11,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from chgsync.errors import ConfigError, Problem
-from chgsync.files import problems_from
+from chgsync import settings as component_settings
 
 DEFAULT_BASE_URL = "https://slack.com/api/"
 
@@ -51,15 +51,11 @@ class SlackSettings(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _base_url(cls, v: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", v):
-            raise ValueError(f"expected an http:// or https:// URL such as {DEFAULT_BASE_URL}, got {v!r}")
+        v = component_settings.http_url(v, example=DEFAULT_BASE_URL)
         return v if v.endswith("/") else v + "/"  # slack-sdk joins method names onto it
 
 
-def parse_settings(settings: Mapping[str, Any]) -> SlackSettings:
-    """``settings`` checked; a :class:`ConfigError` names every bad key and what it expects."""
-    try:
-        return SlackSettings.model_validate(dict(settings))
-    except ValidationError as exc:
-        problems = problems_from(exc, SlackSettings, {})
-        raise ConfigError(None, [Problem(p.field, f"{p.message} (slack notifier)") for p in problems]) from None
+def parse_settings(settings: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> SlackSettings:
+    """``settings`` checked; a ConfigError names every bad key and what it expects."""
+    return component_settings.parse_settings(SlackSettings, settings, component="slack notifier",
+                                             secrets={"token": "a Slack bot token (xoxb-…)"}, environ=environ)

@@ -29,9 +29,9 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
-from chgsync.errors import RateLimited, RemoteError
+from chgsync.errors import RemoteError
+from chgsync.http import no_answer, status_error
 from chgsync.notify import Notification, NotifierType
-from chgsync.retry import parse_retry_after
 
 from .settings import StatuspageSettings, parse_settings
 
@@ -218,9 +218,8 @@ class StatuspageNotifier:
             try:
                 response = self._session.request(method, self._root + path, timeout=self.settings.timeout, **kwargs)
             except requests.RequestException as exc:
-                # The class tells a timeout from a refused connection; the key is in a header, not in the text.
-                raise RemoteError(SYSTEM, operation, None,
-                                  f"no answer from Statuspage ({type(exc).__name__}: {exc}).") from None
+                # The key is in a header, not in the exception's text.
+                raise no_answer(SYSTEM, operation, exc, timeout=self.settings.timeout) from None
         if not 200 <= response.status_code < 300:
             raise failure(operation, response, self.settings.page_id)
         try:
@@ -309,10 +308,10 @@ def failure(operation: str, response: requests.Response, page_id: str) -> Remote
     status = response.status_code
     message = _said(response)
     if status in RATE_LIMIT_STATUSES:
-        return RateLimited(SYSTEM, operation, f"HTTP {status}: {message}",
-                           retry_after=parse_retry_after(response.headers.get("Retry-After")))
-    advice = _advice(status, operation, page_id)
-    return RemoteError(SYSTEM, operation, status, f"{message}: {advice}" if advice else message)
+        message = f"HTTP {status}: {message}"  # RateLimited says 429 either way
+    elif advice := _advice(status, operation, page_id):
+        message = f"{message}: {advice}"
+    return status_error(SYSTEM, operation, status, message, response.headers, rate_limits=RATE_LIMIT_STATUSES)
 
 
 def from_settings(settings: Mapping[str, Any], *, clock: Callable[[], float] = time.monotonic,

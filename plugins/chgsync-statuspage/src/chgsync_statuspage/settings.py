@@ -8,15 +8,13 @@ on every page of its organisation.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from chgsync.errors import ConfigError, Problem
-from chgsync.files import problems_from
+from chgsync import settings as component_settings
 
 DEFAULT_BASE_URL = "https://api.statuspage.io/v1"
 WHO = "statuspage notifier"
@@ -60,9 +58,7 @@ class StatuspageSettings(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _base_url(cls, v: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", v) or any(c.isspace() for c in v):
-            raise ValueError(f"expected an http:// or https:// URL such as {DEFAULT_BASE_URL}, got {v!r}")
-        return v.rstrip("/")
+        return component_settings.http_url(v, example=DEFAULT_BASE_URL).rstrip("/")
 
     @field_validator("components")
     @classmethod
@@ -78,19 +74,6 @@ class StatuspageSettings(BaseModel):
 
 
 def parse_settings(settings: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> StatuspageSettings:
-    """``settings`` checked; a :class:`ConfigError` names every bad key and what it expects."""
-    data = dict(settings)
-    if "api_key_env" in data:
-        name = data.pop("api_key_env")
-        env = os.environ if environ is None else environ
-        if "api_key" in data:
-            raise ConfigError(None, Problem("api_key_env", f"give api_key_env or api_key, not both ({WHO})."))
-        if not isinstance(name, str) or name not in env:
-            raise ConfigError(None, Problem("api_key_env", f"the environment variable {name!r} is not set; it "
-                                                           f"should hold the Statuspage API key ({WHO})."))
-        data["api_key"] = env[name]
-    try:
-        return StatuspageSettings.model_validate(data)
-    except ValidationError as exc:
-        problems = problems_from(exc, StatuspageSettings, {})
-        raise ConfigError(None, [Problem(p.field, f"{p.message} ({WHO})") for p in problems]) from None
+    """``settings`` checked; a ConfigError names every bad key and what it expects."""
+    return component_settings.parse_settings(StatuspageSettings, settings, component=WHO, environ=environ,
+                                             secrets={"api_key": "the Statuspage API key"})

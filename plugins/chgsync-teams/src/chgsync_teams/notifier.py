@@ -21,9 +21,9 @@ from typing import Any
 
 import requests
 
-from chgsync.errors import RateLimited, RemoteError
+from chgsync.errors import RemoteError
+from chgsync.http import no_answer, status_error
 from chgsync.notify import Notification, NotifierType
-from chgsync.retry import parse_retry_after
 
 from .card import TooLarge, render
 from .settings import TeamsSettings, origin, parse_settings, redact, signature
@@ -116,8 +116,8 @@ class TeamsNotifier:
                                          headers={"Content-Type": "application/json; charset=utf-8"})
         except requests.RequestException as exc:
             # The exception's text carries the URL, signature included: mask before it goes anywhere.
-            raise RemoteError(SYSTEM, OPERATION, None,
-                              f"no answer from {self.origin} ({type(exc).__name__}: {self._mask(str(exc))}).") from None
+            raise no_answer(SYSTEM, OPERATION, exc, where=self.origin, timeout=self.settings.timeout,
+                            mask=self._mask) from None
         if 200 <= response.status_code < 300:
             return
         raise self._failure(response)
@@ -126,14 +126,11 @@ class TeamsNotifier:
         """The trigger's answer as chgsync's error: 429 → RateLimited, its code and message, and advice."""
         status = response.status_code
         message = self._remote_message(response)
-        if status == 429:
-            return RateLimited(SYSTEM, OPERATION, message,
-                               retry_after=parse_retry_after(response.headers.get("Retry-After")))
         if 300 <= status < 400:
             message += ": the trigger URL redirects elsewhere; use the URL the flow's trigger shows."
         elif status in _ADVICE:
             message += f": {_ADVICE[status]}"
-        return RemoteError(SYSTEM, OPERATION, status, message)
+        return status_error(SYSTEM, OPERATION, status, message, response.headers)
 
     def _remote_message(self, response: requests.Response) -> str:
         """Logic Apps' ``{"error": {"code", "message"}}``, else a short plain-text body, else the status line."""

@@ -1,4 +1,5 @@
-"""The Teams notifier's settings, as the daemon hands them over (``url_env`` already resolved to ``url``).
+"""The Teams notifier's settings, as the daemon hands them over (``url_env`` already resolved to ``url``,
+or resolved here when the notifier is built outside the daemon).
 
 The Workflows trigger URL carries its own credential (the ``sig`` query parameter): whoever has the
 URL can post to the channel. So it is a :class:`pydantic.SecretStr`, and no error raised here ever
@@ -13,10 +14,10 @@ from collections.abc import Mapping
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from chgsync import settings as component_settings
 from chgsync.errors import ConfigError, Problem
-from chgsync.files import problems_from
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -88,13 +89,15 @@ class TeamsSettings(BaseModel):
         return raw.strip()
 
 
-def parse_settings(settings: Mapping[str, Any]) -> TeamsSettings:
-    """``settings`` checked; a :class:`ConfigError` names every bad key and what it expects."""
+def parse_settings(settings: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> TeamsSettings:
+    """``settings`` checked; a :class:`ConfigError` names every bad key and what it expects.
+
+    Beyond the URL itself, which no message repeats, any ``sig=`` value is masked: one pasted into
+    the wrong setting would otherwise be quoted back.
+    """
     try:
-        return TeamsSettings.model_validate(dict(settings))
-    except ValidationError as exc:
-        problems = problems_from(exc, TeamsSettings, {})
-        secret = settings.get("url")
-        secret = secret if isinstance(secret, str) and secret else None
-        raise ConfigError(None, [Problem(p.field, redact(f"{p.message} (teams notifier)", secret))
-                                 for p in problems]) from None
+        return component_settings.parse_settings(TeamsSettings, settings, component="teams notifier",
+                                                 secrets={"url": "the Workflows trigger URL"},
+                                                 environ=environ)
+    except ConfigError as exc:
+        raise ConfigError(None, [Problem(p.field, redact(p.message)) for p in exc.problems]) from None

@@ -15,9 +15,10 @@ from typing import Any
 import requests
 
 from chgsync import __version__
-from chgsync.errors import RateLimited, RemoteError
+from chgsync.errors import RemoteError
+from chgsync.http import status_error
 from chgsync.notify import Notification
-from chgsync.retry import RETRYABLE_STATUS, parse_retry_after
+from chgsync.retry import RETRYABLE_STATUS
 
 from .settings import WebhookSettings
 from .signing import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
@@ -98,15 +99,12 @@ class WebhookNotifier:
             ident = found.get("id") if isinstance(found, dict) else None
             return ident if isinstance(ident, str) and ident else None
         said = _said(response)
-        if status == 429:
-            raise RateLimited(SYSTEM, self.operation, said,
-                              retry_after=parse_retry_after(response.headers.get("Retry-After")))
         if 300 <= status < 400:
             said = (f"redirected to {response.headers.get('Location', '(no Location)')}; deliveries are not "
                     "redirected, so set url to the final address")
         elif status == 410:
             said = f"the receiver says this endpoint is gone; remove or update the notifier ({said})"
-        raise WebhookError(SYSTEM, self.operation, status, said)
+        raise status_error(SYSTEM, self.operation, status, said, response.headers, error=WebhookError)
 
 
 def _json(response: requests.Response) -> Any:

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from chgsync import settings as component_settings
 from chgsync.errors import ConfigError, Problem
-from chgsync.files import problems_from
+from chgsync.settings import CaBundle
 
+COMPONENT = "webhook notifier"
 MIN_SECRET = 16
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # an HTTP field name (RFC 9110 token)
 RESERVED = ("content-type", "content-length", "host", "user-agent", "x-chgsync-")
@@ -30,14 +31,12 @@ class WebhookSettings(BaseModel):
     secret: SecretStr = Field(description="The shared HMAC key (secret_env).")
     timeout: float = Field(10.0, gt=0, le=300, description="Seconds to wait for the receiver's answer.")
     headers: dict[str, str] = Field(default_factory=dict, description="Static headers added to every delivery.")
-    ca_file: Path | None = Field(None, description="PEM bundle that signs the receiver's certificate.")
+    ca_file: CaBundle | None = Field(None, description="PEM bundle that signs the receiver's certificate.")
 
     @field_validator("url")
     @classmethod
     def _url(cls, v: str) -> str:
-        if not re.match(r"^https?://[^\s/?#]+[^\s]*$", v):
-            raise ValueError(f"expected an http:// or https:// address, got {v!r}")
-        return v
+        return component_settings.http_url(v, example="https://hooks.example.com/chgsync")
 
     @field_validator("secret")
     @classmethod
@@ -59,13 +58,6 @@ class WebhookSettings(BaseModel):
                 raise ValueError(f"the value of {name!r} must be one line")
         return v
 
-    @field_validator("ca_file")
-    @classmethod
-    def _ca_file(cls, v: Path | None) -> Path | None:
-        if v is not None and not v.is_file():
-            raise ValueError(f"expected a PEM file of CA certificates, but {str(v)!r} is not a file")
-        return v
-
     @property
     def origin(self) -> str:
         """scheme://host[:port]: what messages name, since paths and queries may carry tokens."""
@@ -73,13 +65,10 @@ class WebhookSettings(BaseModel):
         return f"{scheme}://{re.split(r'[/?#]', rest, maxsplit=1)[0].rpartition('@')[2]}"
 
 
-def load_settings(settings: Mapping[str, Any]) -> WebhookSettings:
+def load_settings(settings: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> WebhookSettings:
     """``settings`` validated; a ConfigError names each setting at fault."""
-    if "secret" not in settings:
+    if "secret" not in settings and "secret_env" not in settings:
         raise ConfigError(None, Problem("secret", "deliveries must be signed: set secret_env to the variable "
-                                                  "that holds the shared secret (webhook notifier)."))
-    try:
-        return WebhookSettings.model_validate(dict(settings))
-    except ValidationError as exc:
-        raise ConfigError(None, [Problem(p.field, f"{p.message} (webhook notifier)")
-                                 for p in problems_from(exc, WebhookSettings, {})]) from None
+                                                  f"that holds the shared secret ({COMPONENT})."))
+    return component_settings.parse_settings(WebhookSettings, settings, component=COMPONENT, environ=environ,
+                                             secrets={"secret": "the shared HMAC secret"})

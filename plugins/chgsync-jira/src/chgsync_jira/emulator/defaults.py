@@ -58,6 +58,9 @@ def default_document(user_email: str) -> dict[str, Any]:
                 "timeZone": "America/New_York",
             },
             {"email": "priya.shah@example.com", "displayName": "Priya Shah", "timeZone": "Asia/Kolkata"},
+            # the people of chgsync.testing.samples: who asks for a change, who carries it out
+            {"email": "dana@example.com", "displayName": "Dana Whitfield", "timeZone": "Europe/London"},
+            {"email": "sam@example.com", "displayName": "Sam Okafor", "timeZone": "Europe/London"},
             {
                 "email": "automation@example.com",
                 "displayName": "Automation for Jira",

@@ -22,6 +22,7 @@ class User:
     account_type: str = "atlassian"
     active: bool = True
     token: str | None = None
+    email_visible: bool = True  # the profile's "who can see your email": hidden from everyone else
 
 
 @dataclass(frozen=True)

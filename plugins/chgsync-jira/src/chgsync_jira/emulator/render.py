@@ -44,7 +44,8 @@ def avatar_urls(base: str, kind: str, ident: str) -> dict[str, str]:
 
 
 def user(u: User, view: View) -> dict[str, Any]:
-    return {
+    """A user as others see them: a profile that hides its address answers without ``emailAddress``."""
+    data = {
         "self": f"{view.api}/user?accountId={quote(u.account_id)}",
         "accountId": u.account_id,
         "emailAddress": u.email,
@@ -54,12 +55,16 @@ def user(u: User, view: View) -> dict[str, Any]:
         "timeZone": u.time_zone,
         "accountType": u.account_type,
     }
+    if not u.email_visible:
+        del data["emailAddress"]
+    return data
 
 
 def myself(u: User, view: View) -> dict[str, Any]:
     data = user(u, view)
     data.update(
         {
+            "emailAddress": u.email,  # people always see their own address
             "locale": "en_US",
             "groups": {"size": 2, "items": []},
             "applicationRoles": {"size": 2, "items": []},

@@ -3,7 +3,7 @@
 Sections, all optional, applied in this order so later ones can refer to earlier ones::
 
     settings:     {timeZone, legacySearch, dynamicWebhooksForUsers, title}
-    users:        [{email, displayName, accountId, timeZone, accountType, active, token}]
+    users:        [{email, displayName, accountId, timeZone, accountType, active, token, emailVisible}]
     priorities:   [{name, id, color, default}]
     resolutions:  [{name, id, description}]
     statuses:     [{name, category: new|indeterminate|done, id, description}]
@@ -260,6 +260,7 @@ class _Loader:
                 account_type=account_type,
                 active=bool(e.get("active", True)),
                 token=token if token is not None else (existing.token if existing else None),
+                email_visible=bool(e.get("emailVisible", existing.email_visible if existing else True)),
             )
 
     def priorities(self, entries: list[tuple[str, Mapping[str, Any]]]) -> None:

@@ -26,6 +26,11 @@ USERS = (
     ("david.loo", "David", "Loo", "Change Management Lead"),
     ("fred.luddy", "Fred", "Luddy", "Network Engineer"),
     ("christen.mitchell", "Christen", "Mitchell", "Database Administrator"),
+    # the people chgsync's tests name (chgsync.testing.samples; the e2e tests' Jira user), so that a
+    # change's requester and implementer resolve here as they do in the Jira emulator
+    ("dana", "Dana", "Whitfield", "Service Owner"),
+    ("sam", "Sam", "Okafor", "Site Reliability Engineer"),
+    ("pat.person", "Pat", "Person", "Service Owner"),
 )
 
 GROUPS = (

@@ -177,16 +177,6 @@ def settle_until(world: World, done: Callable[[], object], what: str, timeout: f
         time.sleep(0.1)
 
 
-def jira_comments(world: World, key: str) -> list[str]:
-    r = world._call(world.jira, "GET", f"/rest/api/2/issue/{key}/comment")
-    return [str(c["body"]) for c in r.json()["comments"]]
-
-
-def sn_notes(world: World, change_id: str) -> list[str]:
-    [record] = [r for r in world.servicenow.find_records("change_request") if r.get("u_chgsync_id") == change_id]
-    r = world._call(world.servicenow, "GET", "/api/now/table/sys_journal_field",
-                    params={"sysparm_query": f"element_id={record['sys_id']}"})
-    return [str(n["value"]) for n in r.json()["result"]]
 
 
 def daemon_metric(world: World, name: str, **labels: str) -> float:
@@ -246,7 +236,7 @@ def test_a_change_is_marked_correlated_and_flagged_through_real_monitoring(
                                        f'its rollback trigger "{TRIGGER}" holds: {RATIO} > 0.05 held for')
     [audit] = [a for a in world.daemon.store.audit_trail(change_id) if a["action"] == "rollback_recommended"]
     assert audit["detail"]["value"] == pytest.approx(0.09, abs=0.002) and audit["detail"]["auto"] is False
-    for notes in (jira_comments(world, key), sn_notes(world, change_id)):
+    for notes in (world.jira_comments(key), world.servicenow_notes(change_id)):
         assert len([c for c in notes if c.startswith("Rollback recommended")]) == 1
 
     # An alert on the same service after the change, delivered by Alertmanager itself.
@@ -270,7 +260,7 @@ def test_a_change_is_marked_correlated_and_flagged_through_real_monitoring(
     assert daemon_metric(world, "chgsync_events_received_total", system="alertmanager") == 2
     assert daemon_metric(world, "chgsync_webhooks_rejected_total", system="alertmanager", status="401") == 0
 
-    for notes in (jira_comments(world, key), sn_notes(world, change_id)):
+    for notes in (world.jira_comments(key), world.servicenow_notes(change_id)):
         assert len(spiked(notes, first_at)) == 1 and len(spiked(notes, second_at)) == 1
     assert Counter(n.event for n in m.recorders.recorder.sent)["incident_correlated"] == 2
     for corr in world.daemon.store.correlations(change_id):
@@ -289,7 +279,7 @@ def test_a_healthy_trigger_recommends_nothing(stage: Callable[..., Monitored]) -
     assert daemon_metric(world, "chgsync_rollback_trigger_evaluations_total", result="unknown") == 0
     assert "rollback_recommended" not in Counter(n.event for n in m.recorders.recorder.sent)
     assert not [a for a in world.daemon.store.audit_trail(change_id) if a["action"] == "rollback_recommended"]
-    for notes in (jira_comments(world, key), sn_notes(world, change_id)):
+    for notes in (world.jira_comments(key), world.servicenow_notes(change_id)):
         assert not [c for c in notes if c.startswith("Rollback recommended")]
 
 

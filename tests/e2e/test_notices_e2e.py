@@ -73,16 +73,6 @@ def implement(world: World, outcome: Outcome = Outcome.SUCCESSFUL, systems: tupl
     return key, change.id
 
 
-def jira_comments(world: World, key: str) -> list[str]:
-    r = world._call(world.jira, "GET", f"/rest/api/2/issue/{key}/comment")
-    return [str(c["body"]) for c in r.json()["comments"]]
-
-
-def sn_notes(world: World, change_id: str) -> list[str]:
-    [record] = [r for r in world.servicenow.find_records("change_request") if r.get("u_chgsync_id") == change_id]
-    r = world._call(world.servicenow, "GET", "/api/now/table/sys_journal_field",
-                    params={"sysparm_query": f"element_id={record['sys_id']}"})
-    return [str(n["value"]) for n in r.json()["result"]]
 
 
 def test_an_implemented_change_is_announced_once_threaded_and_marked(world: World, recorders: RecorderPlugin) -> None:
@@ -163,9 +153,9 @@ def test_an_alert_after_the_change_is_commented_on_both_tickets_once(world: Worl
     assert again.status_code == 202 and again.json()["duplicate"] is True
     world.settle()
 
-    said = [c for c in jira_comments(world, key) if c.startswith("Error rate spiked")]
+    said = [c for c in world.jira_comments(key) if c.startswith("Error rate spiked")]
     assert len(said) == 1 and f"Error rate spiked on checkout after Change {change_id}" in said[0]
-    assert len([n for n in sn_notes(world, change_id) if n.startswith("Error rate spiked")]) == 1
+    assert len([n for n in world.servicenow_notes(change_id) if n.startswith("Error rate spiked")]) == 1
     assert Counter(n.event for n in recorders.recorder.sent)["incident_correlated"] == 1
     [corr] = world.daemon.store.correlations(change_id)
     assert corr["score"] >= 0.75 and "same service checkout" in corr["reasons"]
@@ -207,7 +197,7 @@ def test_a_generic_incident_correlates_like_an_alert(world: World) -> None:
                                    "environment": "prod", "started_at": (world.clock() + timedelta(minutes=3)).isoformat()})
     assert r.status_code == 202
     world.settle()
-    assert any(c.startswith(f"Payments failing on payments after Change {change_id}") for c in jira_comments(world, key))
+    assert any(c.startswith(f"Payments failing on payments after Change {change_id}") for c in world.jira_comments(key))
 
 
 

@@ -54,11 +54,6 @@ def chgsync(world: World, tmp_path: Path, *args: str) -> str:
     return result.output
 
 
-def comments(world: World, key: str) -> list[str]:
-    r = world._call(world.jira, "GET", f"/rest/api/2/issue/{key}/comment")
-    return [str(c["body"]) for c in r.json()["comments"]]
-
-
 def the_change(world: World) -> Change:
     with world.daemon.store.begin() as conn:
         [change] = world.daemon.store.list_changes(conn)
@@ -93,7 +88,7 @@ def test_an_emergency_is_reminded_escalated_validated_and_closed(world: World, r
     chgsync(world, tmp_path, "validate-point", change_id, "--point", "0h", "--result", "pass", "--by",
             "omar@example.com", "--note", "Card payments succeed again.", "--at", world.clock().isoformat())
     world.settle()
-    assert "0h validation: pass, checked by omar@example.com: Card payments succeed again." in comments(world, key)
+    assert "0h validation: pass, checked by omar@example.com: Card payments succeed again." in world.jira_comments(key)
 
     world.clock.advance(hours=22)  # the retrospective reminder, and a catch-up status update
     world.settle()
@@ -117,7 +112,7 @@ def test_an_emergency_is_reminded_escalated_validated_and_closed(world: World, r
     world.person_edits_jira(key, {"customfield_10054": {"value": "Closed"}})  # the 24 h and 7 d checks are missing
     world.settle()
     assert the_change(world).state == State.IMPLEMENTED
-    refusal = comments(world, key)[-1]
+    refusal = world.jira_comments(key)[-1]
     assert "validation.pending" in refusal and "its 24h validation" in refusal and "its 7d validation" in refusal
 
     chgsync(world, tmp_path, "validate-point", change_id, "--point", "24h", "--result", "pass", "--by",

@@ -179,3 +179,17 @@ class World:
 
     def servicenow_record(self, sys_id: str) -> dict[str, Any]:
         return dict(self._call(self.servicenow, "GET", f"/api/now/table/change_request/{sys_id}").json()["result"])
+
+    def jira_comments(self, key: str) -> list[str]:
+        """The issue's comment bodies, oldest first, as anyone reading the issue sees them."""
+        r = self._call(self.jira, "GET", f"/rest/api/2/issue/{key}/comment")
+        return [str(c["body"]) for c in r.json()["comments"]]
+
+    def servicenow_notes(self, change_id: str) -> list[str]:
+        """The journal (work notes and comments) of the record carrying ``change_id``."""
+        r = self._call(self.servicenow, "GET", "/api/now/table/change_request",
+                       params={"sysparm_query": f"u_chgsync_id={change_id}", "sysparm_fields": "sys_id"})
+        [record] = r.json()["result"]
+        r = self._call(self.servicenow, "GET", "/api/now/table/sys_journal_field",
+                       params={"sysparm_query": f"element_id={record['sys_id']}"})
+        return [str(n["value"]) for n in r.json()["result"]]
